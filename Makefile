@@ -1,0 +1,50 @@
+# census-mtl: `make run` trains and reports on the real data, `make test` runs the test suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+# Offline by default: no telemetry, no update checks.
+export KEDRO_DISABLE_TELEMETRY := 1
+export DO_NOT_TRACK := 1
+export DVC_NO_ANALYTICS := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install install-dev fetch run sample test lint viz clean-sample
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+fetch: install  ## data/01_raw from data/01_raw, $$CENSUS_DATA_DIR or the UCI archive
+	$(BIN)/python -m census_mtl.data fetch
+
+run: fetch  ## the whole project on the real data
+	$(BIN)/kedro run
+
+sample: install  ## the whole project on synthetic data, in data/sample/
+	$(BIN)/kedro run --env sample
+
+test: install-dev
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+viz: install-dev
+	$(BIN)/kedro viz run --host 127.0.0.1 --no-browser
+
+clean-sample:
+	rm -rf data/sample

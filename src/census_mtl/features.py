@@ -1,0 +1,103 @@
+"""Task labels and the feature encoder: standardised numbers and index-encoded categories.
+
+Each categorical field becomes one integer, ``0`` for a value unseen in training and ``1..K``
+for the ``K`` values seen, so that a model's first layer can add one weight row per field
+instead of multiplying a mostly-zero one-hot vector (see ``census_mtl.models.inputs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OrdinalEncoder, StandardScaler
+
+from census_mtl.data.schema import CATEGORIES, COLUMNS, LABEL, LABEL_VALUES, NUMERIC, WEIGHT
+
+LABEL_PREFIX = "y__"
+WEIGHT_COLUMN = "weight"
+
+
+def check_tasks(tasks: Mapping[str, Mapping]) -> None:
+    """Raise ``ValueError`` unless every task names a known column and known positive values."""
+    if not tasks:
+        raise ValueError("preprocess.tasks is empty: define at least one task.")
+    for name, task in tasks.items():
+        unknown_keys = set(task) - {"column", "positive"}
+        if unknown_keys or "column" not in task or "positive" not in task:
+            raise ValueError(
+                f"task {name!r} needs exactly the keys 'column' and 'positive', got {sorted(task)}."
+            )
+        if task["column"] not in COLUMNS:
+            raise ValueError(
+                f"task {name!r}: unknown column {task['column']!r}; columns: {', '.join(COLUMNS)}."
+            )
+        known = LABEL_VALUES if task["column"] == LABEL else CATEGORIES[task["column"]] or ()
+        missing = [v for v in task["positive"] if v not in known]
+        if missing:
+            raise ValueError(
+                f"task {name!r}: positive values {missing} are not values of "
+                f"{task['column']!r}; allowed: {list(known)}."
+            )
+
+
+def feature_columns(tasks: Mapping[str, Mapping], drop_columns: list[str]) -> list[str]:
+    """The feature columns: all but label sources, the instance weight and ``drop_columns``."""
+    unknown = [c for c in drop_columns if c not in COLUMNS]
+    if unknown:
+        raise ValueError(f"drop_columns {unknown} are not census columns: {', '.join(COLUMNS)}.")
+    excluded = {WEIGHT, LABEL, *drop_columns, *(t["column"] for t in tasks.values())}
+    return [c for c in COLUMNS if c not in excluded]
+
+
+def make_labels(table: pd.DataFrame, tasks: Mapping[str, Mapping]) -> pd.DataFrame:
+    """One float32 0/1 column ``y__<task>`` per task."""
+    return pd.DataFrame(
+        {
+            f"{LABEL_PREFIX}{name}": table[t["column"]].isin(t["positive"]).astype("float32")
+            for name, t in tasks.items()
+        },
+        index=table.index,
+    )
+
+
+def fit_encoder(train: pd.DataFrame, columns: list[str]) -> ColumnTransformer:
+    """Fit scaling and index encoding on the training table only."""
+    numeric = [c for c in columns if c in NUMERIC]
+    categorical = [c for c in columns if c not in NUMERIC]
+    encoder = ColumnTransformer(
+        [
+            ("num", StandardScaler(), numeric),
+            (
+                "cat",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32
+                ),
+                categorical,
+            ),
+        ]
+    )
+    return encoder.fit(train[columns])
+
+
+def encode(encoder: ColumnTransformer, table: pd.DataFrame) -> pd.DataFrame:
+    """Float32 features: standardised numbers, then category indices (0 = unseen)."""
+    values = encoder.transform(table[list(encoder.feature_names_in_)]).astype(np.float32)
+    names = encoder.get_feature_names_out()
+    n_numeric = len(encoder.named_transformers_["num"].feature_names_in_)
+    values[:, n_numeric:] += 1.0
+    return pd.DataFrame(values, columns=names, index=table.index)
+
+
+def layout_of(encoder: ColumnTransformer) -> dict:
+    """The input layout a model needs: numeric names and each field's cardinality."""
+    ordinal = encoder.named_transformers_["cat"]
+    return {
+        "numeric": list(encoder.named_transformers_["num"].feature_names_in_),
+        "categorical": {
+            name: len(values) + 1
+            for name, values in zip(ordinal.feature_names_in_, ordinal.categories_, strict=True)
+        },
+    }

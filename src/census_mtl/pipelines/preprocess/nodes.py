@@ -1,0 +1,80 @@
+"""Nodes of the ``preprocess`` pipeline."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.model_selection import train_test_split
+
+from census_mtl.data.schema import WEIGHT
+from census_mtl.features import (
+    LABEL_PREFIX,
+    WEIGHT_COLUMN,
+    check_tasks,
+    encode,
+    feature_columns,
+    fit_encoder,
+    layout_of,
+    make_labels,
+)
+
+
+def split_validation_test(census_test: pd.DataFrame, split: dict) -> tuple[pd.DataFrame, ...]:
+    """Split UCI's test file into validation and test parts with a fixed seed."""
+    fraction = split["validation_fraction"]
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"split.validation_fraction must lie in (0, 1), got {fraction}.")
+    validation, test = train_test_split(
+        census_test, train_size=fraction, random_state=split["seed"], shuffle=True
+    )
+    return validation.sort_index(), test.sort_index()
+
+
+def fit_preprocessor(census_train: pd.DataFrame, params: dict) -> ColumnTransformer:
+    """Fit the feature encoder on the training table (never on validation or test)."""
+    check_tasks(params["tasks"])
+    return fit_encoder(census_train, feature_columns(params["tasks"], params["drop_columns"]))
+
+
+def feature_layout(preprocessor: ColumnTransformer) -> dict:
+    """The model input layout: numeric features and each categorical field's cardinality."""
+    return layout_of(preprocessor)
+
+
+def build_model_input(
+    table: pd.DataFrame, preprocessor: ColumnTransformer, params: dict
+) -> pd.DataFrame:
+    """Float32 features, one ``y__<task>`` label per task and the ``weight`` column."""
+    return pd.concat(
+        [
+            encode(preprocessor, table),
+            make_labels(table, params["tasks"]),
+            table[WEIGHT].astype("float32").rename(WEIGHT_COLUMN),
+        ],
+        axis=1,
+    ).reset_index(drop=True)
+
+
+def data_report(
+    train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, layout: dict
+) -> dict:
+    """Row counts, positive rate per task and split, and feature counts."""
+    splits = {"train": train, "validation": validation, "test": test}
+    tasks = [c.removeprefix(LABEL_PREFIX) for c in train.columns if c.startswith(LABEL_PREFIX)]
+    cardinalities = layout["categorical"].values()
+    return {
+        "rows": {name: len(frame) for name, frame in splits.items()},
+        "positive_rate": {
+            task: {
+                name: round(float(frame[f"{LABEL_PREFIX}{task}"].mean()), 5)
+                for name, frame in splits.items()
+            }
+            for task in tasks
+        },
+        "features": {
+            "numeric": len(layout["numeric"]),
+            "categorical": len(layout["categorical"]),
+            "model_input_columns": len(layout["numeric"]) + len(layout["categorical"]),
+            "one_hot_width": len(layout["numeric"]) + sum(cardinalities),
+        },
+    }

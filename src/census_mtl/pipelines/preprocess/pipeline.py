@@ -1,0 +1,55 @@
+"""The ``preprocess`` pipeline: validated tables to model input."""
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from census_mtl.pipelines.preprocess.nodes import (
+    build_model_input,
+    data_report,
+    feature_layout,
+    fit_preprocessor,
+    split_validation_test,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return pipeline(
+        [
+            node(
+                split_validation_test,
+                ["census_test", "params:preprocess.split"],
+                ["validation_table", "test_table"],
+                name="split_validation_test",
+            ),
+            node(
+                fit_preprocessor,
+                ["census_train", "params:preprocess"],
+                "preprocessor",
+                name="fit_preprocessor",
+            ),
+            node(feature_layout, "preprocessor", "feature_layout", name="feature_layout"),
+            *(
+                node(
+                    build_model_input,
+                    [table, "preprocessor", "params:preprocess"],
+                    f"model_input_{split}",
+                    name=f"build_model_input_{split}",
+                )
+                for split, table in [
+                    ("train", "census_train"),
+                    ("validation", "validation_table"),
+                    ("test", "test_table"),
+                ]
+            ),
+            node(
+                data_report,
+                [
+                    "model_input_train",
+                    "model_input_validation",
+                    "model_input_test",
+                    "feature_layout",
+                ],
+                "data_report",
+                name="data_report",
+            ),
+        ]
+    )

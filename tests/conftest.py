@@ -1,0 +1,52 @@
+"""Shared fixtures: synthetic census files and throwaway copies of the project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from census_mtl.data.synthetic import synthetic_frame, write_synthetic
+
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT.parent / "shared" / "data" / "census-income"
+
+
+@pytest.fixture(scope="session")
+def synthetic_raw_dir(tmp_path_factory) -> Path:
+    """A folder with synthetic ``census-income.data.gz`` and ``census-income.test.gz``."""
+    raw_dir = tmp_path_factory.mktemp("raw")
+    write_synthetic(raw_dir, n_train=3000, n_test=2000, seed=0)
+    return raw_dir
+
+
+@pytest.fixture(scope="session")
+def census_train() -> pd.DataFrame:
+    """A typed synthetic train table, as the ingest pipeline returns it."""
+    return synthetic_frame(3000, seed=0)
+
+
+@pytest.fixture(scope="session")
+def census_test() -> pd.DataFrame:
+    return synthetic_frame(2000, seed=1)
+
+
+@pytest.fixture
+def project_copy(tmp_path) -> Path:
+    """A copy of the project (code, configuration, DVC files, no data) to run Kedro or DVC in."""
+    skip = shutil.ignore_patterns("local", "__pycache__")
+    for item in ["pyproject.toml", "conf", "src", "dvc.yaml", ".dvcignore", ".telemetry"]:
+        source = PROJECT / item
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / item, ignore=skip)
+        else:
+            shutil.copy2(source, tmp_path / item)
+    (tmp_path / "conf" / "local").mkdir()
+    return tmp_path

@@ -1,0 +1,50 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from census_mtl.data.schema import COLUMNS, LABEL
+from census_mtl.pipelines.ingest.nodes import RawDataError, validate_census, validate_train
+
+
+def _raw(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as CSVDataset loads a UCI file: unnamed columns."""
+    return frame.set_axis(range(frame.shape[1]), axis=1)
+
+
+def test_valid_file_is_named_and_typed(census_train):
+    table = validate_train(_raw(census_train))
+    assert list(table.columns) == list(COLUMNS)
+    assert table["age"].dtype == "int64"
+    assert table["instance_weight"].dtype == "float64"
+    assert table["det_ind_code"].dtype == "int64"
+
+
+def test_wrong_column_count_names_the_file(census_train):
+    with pytest.raises(RawDataError, match=r"census-income.data.gz \(train\): 41 fields per row"):
+        validate_train(_raw(census_train.iloc[:, :-1]))
+
+
+def test_bad_label_names_column_line_and_row(census_train):
+    broken = census_train.head(20).copy()
+    broken.loc[7, LABEL] = "maybe"
+    with pytest.raises(RawDataError) as err:
+        validate_census(_raw(broken), "f.gz")
+    message = str(err.value)
+    assert message.startswith("f.gz: 1 bad values")
+    assert "column 'income_50k', line 8" in message and "'maybe'" in message
+    assert str(broken.loc[7, "age"]) in message
+
+
+def test_missing_value_is_reported(census_train):
+    broken = census_train.head(20).copy()
+    broken["sex"] = broken["sex"].astype(object)
+    broken.loc[3, "sex"] = np.nan
+    with pytest.raises(RawDataError, match="column 'sex', line 4: not_nullable"):
+        validate_census(_raw(broken), "f.gz")
+
+
+def test_non_numeric_value_is_reported(census_train):
+    broken = census_train.head(20).astype({"age": object})
+    broken.loc[5, "age"] = "old"
+    with pytest.raises(RawDataError, match="column 'age', line 6: coerce_dtype"):
+        validate_census(_raw(broken), "f.gz")

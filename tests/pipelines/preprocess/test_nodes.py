@@ -1,0 +1,118 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from census_mtl.pipelines.preprocess.nodes import (
+    build_model_input,
+    data_report,
+    feature_layout,
+    fit_preprocessor,
+    split_validation_test,
+)
+
+PARAMS = {
+    "tasks": {
+        "income": {"column": "income_50k", "positive": ["50000+."]},
+        "marital": {"column": "marital_stat", "positive": ["Never married"]},
+    },
+    "drop_columns": ["education"],
+    "split": {"validation_fraction": 0.5, "seed": 2020},
+}
+
+
+@pytest.fixture(scope="module")
+def preprocessor(census_train):
+    return fit_preprocessor(census_train, PARAMS)
+
+
+def test_split_is_half_half_disjoint_and_seeded(census_test):
+    validation, test = split_validation_test(census_test, PARAMS["split"])
+    assert len(validation) == len(test) == len(census_test) // 2
+    assert not set(validation.index) & set(test.index)
+    again, _ = split_validation_test(census_test, PARAMS["split"])
+    pd.testing.assert_frame_equal(validation, again)
+    other, _ = split_validation_test(census_test, {"validation_fraction": 0.5, "seed": 1})
+    assert not other.index.equals(validation.index)
+
+
+def test_split_rejects_bad_fraction(census_test):
+    with pytest.raises(ValueError, match="validation_fraction"):
+        split_validation_test(census_test, {"validation_fraction": 1.5, "seed": 0})
+
+
+def test_features_exclude_labels_weight_and_dropped(preprocessor):
+    layout = feature_layout(preprocessor)
+    features = layout["numeric"] + list(layout["categorical"])
+    for excluded in ["income_50k", "marital_stat", "instance_weight", "education"]:
+        assert excluded not in features
+    assert "age" in layout["numeric"] and "sex" in layout["categorical"]
+    assert layout["categorical"]["sex"] == 3  # Female, Male and the unknown slot
+
+
+def test_model_input_is_float32_with_labels_and_weight(census_train, preprocessor):
+    frame = build_model_input(census_train, preprocessor, PARAMS)
+    assert (frame.dtypes == np.float32).all()
+    assert {"y__income", "y__marital", "weight"} <= set(frame.columns)
+    expected = (census_train["marital_stat"] == "Never married").mean()
+    assert frame["y__marital"].mean() == pytest.approx(expected)
+    assert frame["weight"].tolist() == pytest.approx(census_train["instance_weight"].tolist())
+    assert abs(frame["num__age"].mean()) < 1e-5  # standardised on train
+    assert frame.filter(like="cat__").min().min() >= 1  # every train category is known
+
+
+def test_unknown_category_goes_to_the_unknown_slot(census_train, preprocessor):
+    rows = census_train.head(3).copy()
+    rows["class_worker"] = ["Astronaut", "Private", "Astronaut"]
+    frame = build_model_input(rows, preprocessor, PARAMS)
+    assert frame["cat__class_worker"].tolist()[0] == 0.0
+    assert frame["cat__class_worker"].tolist()[2] == 0.0
+    assert frame["cat__class_worker"].tolist()[1] > 0
+
+
+def test_encoder_is_fitted_on_train_only(census_train, census_test, preprocessor):
+    shifted = census_test.assign(age=census_test["age"] + 50)
+    frame = build_model_input(shifted, preprocessor, PARAMS)
+    assert frame["num__age"].mean() > 1.0
+
+
+def test_new_task_needs_no_code(census_train):
+    params = {
+        **PARAMS,
+        "tasks": {**PARAMS["tasks"], "female": {"column": "sex", "positive": ["Female"]}},
+    }
+    frame = build_model_input(census_train, fit_preprocessor(census_train, params), params)
+    assert "y__female" in frame.columns
+    assert "cat__sex" not in frame.columns
+
+
+@pytest.mark.parametrize(
+    ("tasks", "message"),
+    [
+        ({"x": {"column": "nope", "positive": ["a"]}}, "unknown column 'nope'"),
+        ({"x": {"column": "marital_stat", "positive": ["Never Married"]}}, "allowed:"),
+        ({"x": {"column": "sex", "positve": ["Male"]}}, "exactly the keys"),
+        ({}, "empty"),
+    ],
+)
+def test_bad_task_definitions_are_explained(census_train, tasks, message):
+    with pytest.raises(ValueError, match=message):
+        fit_preprocessor(census_train, {**PARAMS, "tasks": tasks})
+
+
+def test_unknown_drop_column_is_explained(census_train):
+    with pytest.raises(ValueError, match="drop_columns \\['educaton'\\]"):
+        fit_preprocessor(census_train, {**PARAMS, "drop_columns": ["educaton"]})
+
+
+def test_data_report_counts_rows_rates_and_features(census_train, census_test, preprocessor):
+    train = build_model_input(census_train, preprocessor, PARAMS)
+    validation, test = (
+        build_model_input(t, preprocessor, PARAMS)
+        for t in split_validation_test(census_test, PARAMS["split"])
+    )
+    report = data_report(train, validation, test, feature_layout(preprocessor))
+    assert report["rows"] == {"train": 3000, "validation": 1000, "test": 1000}
+    assert report["positive_rate"]["income"]["train"] == pytest.approx(
+        train["y__income"].mean(), abs=1e-4
+    )
+    assert report["features"]["model_input_columns"] == 38
