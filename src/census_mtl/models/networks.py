@@ -1,0 +1,173 @@
+"""The multi-task networks. Each returns ``{task: logits of shape (batch,)}``.
+
+- ``PLE`` (Tang et al., RecSys 2020): extraction levels of task-specific and shared experts with
+  gates; CGC is one level, and MMoE is one level with shared experts only.
+- ``SharedBottom``: one bottom MLP feeding every task's tower.
+- ``SingleTask``: one independent network per task, sharing no parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from census_mtl.models.inputs import InputSpec
+from census_mtl.models.layers import StackedMLP
+
+
+class MultiTaskModel(nn.Module):
+    """A representation per task, ``(tasks, B, width)``, then one tower per task to a logit."""
+
+    def __init__(self, tasks: Sequence[str], width: int, tower_hidden_units: list[int], **mlp):
+        super().__init__()
+        self.tasks = list(tasks)
+        self.towers = StackedMLP(
+            len(self.tasks), width, tower_hidden_units, shared_input=False, output_units=1, **mlp
+        )
+
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        logits = self.towers(self.represent(x))
+        return {task: logits[i, :, 0] for i, task in enumerate(self.tasks)}
+
+
+class ExtractionLevel(nn.Module):
+    """One PLE level: task experts, shared experts, and a softmax gate per task (plus one shared).
+
+    Task ``k``'s gate mixes task ``k``'s experts and the shared experts; the shared gate, present
+    on every level but the last, mixes all experts. All experts of a kind run as one stacked
+    MLP, all gates as another; a gate's forbidden experts get weight exactly 0.
+    """
+
+    def __init__(
+        self,
+        in_spec: InputSpec,
+        n_tasks: int,
+        experts_per_task: int,
+        shared_experts: int,
+        expert_hidden_units: list[int],
+        shared_expert_hidden_units: list[int],
+        gate_hidden_units: list[int],
+        shared_gate: bool,
+        first: bool,
+        **mlp,
+    ) -> None:
+        super().__init__()
+        self.n_tasks, self.experts_per_task, self.first = n_tasks, experts_per_task, first
+        self.task_experts = (
+            StackedMLP(
+                n_tasks * experts_per_task, in_spec, expert_hidden_units, shared_input=first, **mlp
+            )
+            if experts_per_task
+            else None
+        )
+        self.shared_experts = (
+            StackedMLP(
+                shared_experts, in_spec, shared_expert_hidden_units, shared_input=True, **mlp
+            )
+            if shared_experts
+            else None
+        )
+        n_experts = n_tasks * experts_per_task + shared_experts
+        n_gates = n_tasks + shared_gate
+        self.gates = StackedMLP(
+            n_gates, in_spec, gate_hidden_units, shared_input=first, output_units=n_experts, **mlp
+        )
+        allowed = torch.zeros(n_gates, n_experts, dtype=torch.bool)
+        for task in range(n_tasks):
+            allowed[task, task * experts_per_task : (task + 1) * experts_per_task] = True
+        allowed[:, n_tasks * experts_per_task :] = True
+        allowed[n_tasks:] = True  # the shared gate sees every expert
+        self.register_buffer("allowed", allowed)
+        self.out_width = (self.task_experts or self.shared_experts).out_width
+
+    def forward(
+        self, task_in: torch.Tensor, shared_in: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Inputs: ``(B, d)`` features on the first level, else ``(tasks, B, d)`` and ``(B, d)``."""
+        experts = []
+        if self.task_experts is not None:
+            per_expert = (
+                task_in if self.first else task_in.repeat_interleave(self.experts_per_task, 0)
+            )
+            experts.append(self.task_experts(per_expert))
+        if self.shared_experts is not None:
+            experts.append(self.shared_experts(shared_in))
+        gate_in = task_in
+        if not self.first and len(self.allowed) > self.n_tasks:
+            gate_in = torch.cat([task_in, shared_in.unsqueeze(0)])
+        weights = self.gate_weights(gate_in)
+        mixed = torch.einsum("gbn,nbh->gbh", weights, torch.cat(experts))
+        shared_out = mixed[self.n_tasks] if len(mixed) > self.n_tasks else None
+        return mixed[: self.n_tasks], shared_out
+
+    def gate_weights(self, gate_in: torch.Tensor) -> torch.Tensor:
+        """Softmax weights ``(gates, B, experts)``, exactly 0 on a gate's forbidden experts."""
+        logits = self.gates(gate_in).masked_fill(~self.allowed.unsqueeze(1), float("-inf"))
+        return torch.softmax(logits, dim=-1)
+
+
+class PLE(MultiTaskModel):
+    """Progressive Layered Extraction: a stack of ``ExtractionLevel`` and per-task towers."""
+
+    def __init__(
+        self,
+        in_spec: InputSpec,
+        tasks: Sequence[str],
+        levels: list[dict],
+        gate_hidden_units: list[int],
+        tower_hidden_units: list[int],
+        **mlp,
+    ) -> None:
+        extraction = nn.ModuleList()
+        spec = in_spec
+        for i, level in enumerate(levels):
+            extraction.append(
+                ExtractionLevel(
+                    spec,
+                    len(tasks),
+                    level["experts_per_task"],
+                    level["shared_experts"],
+                    level["expert_hidden_units"],
+                    level.get("shared_expert_hidden_units") or level["expert_hidden_units"],
+                    gate_hidden_units,
+                    shared_gate=i < len(levels) - 1,
+                    first=i == 0,
+                    **mlp,
+                )
+            )
+            spec = extraction[-1].out_width
+        super().__init__(tasks, spec, tower_hidden_units, **mlp)
+        self.levels = extraction
+
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        task_in, shared_in = x, x
+        for level in self.levels:
+            task_in, shared_in = level(task_in, shared_in)
+        return task_in
+
+
+class SharedBottom(MultiTaskModel):
+    """One bottom MLP shared by all tasks, then per-task towers."""
+
+    def __init__(self, in_spec, tasks, bottom_hidden_units, tower_hidden_units, **mlp) -> None:
+        super().__init__(tasks, bottom_hidden_units[-1], tower_hidden_units, **mlp)
+        self.bottom = StackedMLP(1, in_spec, bottom_hidden_units, shared_input=True, **mlp)
+
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bottom(x).expand(len(self.tasks), -1, -1)
+
+
+class SingleTask(MultiTaskModel):
+    """One independent network per task; stacked for speed, but no weight is shared."""
+
+    def __init__(self, in_spec, tasks, hidden_units, tower_hidden_units, **mlp) -> None:
+        super().__init__(tasks, hidden_units[-1], tower_hidden_units, **mlp)
+        self.bottoms = StackedMLP(len(tasks), in_spec, hidden_units, shared_input=True, **mlp)
+
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bottoms(x)
