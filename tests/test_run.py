@@ -38,3 +38,28 @@ def test_misspelled_parameter_fails_clearly(project_copy, monkeypatch):
             ["ingest", "preprocess"],
             preprocess={"drop_columns": ["edukation"]},
         )
+
+
+def test_ple_pipeline_learns_on_synthetic_data(project_copy, monkeypatch):
+    run_kedro(project_copy, monkeypatch, ["ple"])
+    data = project_copy / "data" / "sample"
+    summary = json.loads((data / "08_reporting" / "training" / "ple.json").read_text())
+    assert summary["validation_auc"]["income"] > 0.7
+    assert summary["validation_auc"]["marital"] > 0.7
+    assert (data / "06_models" / "ple" / "model.pkl").exists()
+    assert (data / "06_models" / "ple" / "checkpoints" / "last-seed42.pt").exists()
+    history = pd.read_csv(data / "07_model_output" / "ple" / "training_history.csv")
+    assert len(history) == summary["epochs"]
+
+
+def test_registered_pipelines():
+    from census_mtl.pipeline_registry import register_pipelines
+
+    pipelines = register_pipelines()
+    for model in ["ple", "cgc", "mmoe", "share_bottom", "single_task"]:
+        assert f"train_{model}" in pipelines
+        names = {n.name for n in pipelines[model].nodes}
+        assert {"validate_train", "fit_preprocessor", f"{model}.train"} <= names
+    assert len(pipelines["__default__"].nodes) == len(
+        {n.name for p in pipelines.values() for n in p.nodes}
+    )

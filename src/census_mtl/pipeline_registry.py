@@ -1,17 +1,20 @@
-"""Project pipelines."""
+"""Project pipelines: ingest, preprocess, train_<model>, <model> and __default__."""
 
 from __future__ import annotations
 
-from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
+
+from census_mtl.models import MODEL_NAMES
+from census_mtl.pipelines import ingest, preprocess, train
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Register the project's pipelines.
-
-    Returns:
-        A mapping from pipeline names to ``Pipeline`` objects.
-    """
-    pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = sum(pipelines.values())
+    """Each model's pipeline is data preparation plus that model's namespaced training."""
+    data = {"ingest": ingest.create_pipeline(), "preprocess": preprocess.create_pipeline()}
+    prepare = data["ingest"] + data["preprocess"]
+    pipelines: dict[str, Pipeline] = dict(data)
+    for model in MODEL_NAMES:
+        pipelines[f"train_{model}"] = train.create_pipeline(model)
+        pipelines[model] = prepare + pipelines[f"train_{model}"]
+    pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     return pipelines

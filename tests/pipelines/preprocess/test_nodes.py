@@ -16,6 +16,7 @@ PARAMS = {
         "marital": {"column": "marital_stat", "positive": ["Never married"]},
     },
     "drop_columns": ["education"],
+    "numeric_bins": 8,
     "split": {"validation_fraction": 0.5, "seed": 2020},
 }
 
@@ -42,11 +43,11 @@ def test_split_rejects_bad_fraction(census_test):
 
 def test_features_exclude_labels_weight_and_dropped(preprocessor):
     layout = feature_layout(preprocessor)
-    features = layout["numeric"] + list(layout["categorical"])
+    features = [name.split("__")[1] for name in layout["numeric"] + list(layout["categorical"])]
     for excluded in ["income_50k", "marital_stat", "instance_weight", "education"]:
         assert excluded not in features
-    assert "age" in layout["numeric"] and "sex" in layout["categorical"]
-    assert layout["categorical"]["sex"] == 3  # Female, Male and the unknown slot
+    assert "num__age" in layout["numeric"] and "cat__sex" in layout["categorical"]
+    assert layout["categorical"]["cat__sex"] == 3  # Female, Male and the unknown slot
 
 
 def test_model_input_is_float32_with_labels_and_weight(census_train, preprocessor):
@@ -115,4 +116,24 @@ def test_data_report_counts_rows_rates_and_features(census_train, census_test, p
     assert report["positive_rate"]["income"]["train"] == pytest.approx(
         train["y__income"].mean(), abs=1e-4
     )
-    assert report["features"]["model_input_columns"] == 38
+    assert report["features"]["model_input_columns"] == 45  # 7 numeric, 31 + 7 fields
+
+
+def test_numeric_bins_are_quantile_fields(census_train, preprocessor):
+    layout = feature_layout(preprocessor)
+    frame = build_model_input(census_train, preprocessor, PARAMS)
+    assert 2 < layout["categorical"]["bin__age"] <= 9  # at most 8 bins plus the unknown slot
+    assert frame["bin__age"].min() == 1
+    assert frame["bin__age"].max() == layout["categorical"]["bin__age"] - 1
+    young = frame.loc[census_train["age"] < 10, "bin__age"]
+    assert young.max() < frame.loc[census_train["age"] > 60, "bin__age"].min()
+
+
+def test_no_bins_when_off(census_train):
+    layout = feature_layout(fit_preprocessor(census_train, {**PARAMS, "numeric_bins": 0}))
+    assert not any(name.startswith("bin__") for name in layout["categorical"])
+
+
+def test_bad_bin_count_is_explained(census_train):
+    with pytest.raises(ValueError, match="numeric_bins"):
+        fit_preprocessor(census_train, {**PARAMS, "numeric_bins": 1})

@@ -33,7 +33,13 @@ def split_validation_test(census_test: pd.DataFrame, split: dict) -> tuple[pd.Da
 def fit_preprocessor(census_train: pd.DataFrame, params: dict) -> ColumnTransformer:
     """Fit the feature encoder on the training table (never on validation or test)."""
     check_tasks(params["tasks"])
-    return fit_encoder(census_train, feature_columns(params["tasks"], params["drop_columns"]))
+    columns = feature_columns(params["tasks"], params["drop_columns"])
+    bins = params.get("numeric_bins", 0)
+    if not isinstance(bins, int) or bins < 0 or bins == 1:
+        raise ValueError(
+            f"preprocess.numeric_bins must be 0 (off) or an integer >= 2, got {bins!r}."
+        )
+    return fit_encoder(census_train, columns, bins)
 
 
 def feature_layout(preprocessor: ColumnTransformer) -> dict:

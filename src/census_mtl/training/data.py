@@ -1,0 +1,80 @@
+"""Model input frames as in-memory tensors, batched prediction and per-task AUC."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import roc_auc_score
+
+from census_mtl.features import LABEL_PREFIX, WEIGHT_COLUMN
+from census_mtl.models import FeatureLayout
+
+
+@dataclass(frozen=True)
+class TensorData:
+    """Features ``x (N, D)``, labels ``y (N, tasks)`` and sample weights ``w (N,)``."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    w: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def to(self, device: torch.device) -> TensorData:
+        return TensorData(self.x.to(device), self.y.to(device), self.w.to(device))
+
+
+def feature_names(frame: pd.DataFrame) -> list[str]:
+    """The feature columns of a model input frame, in order."""
+    return [c for c in frame.columns if not c.startswith(LABEL_PREFIX) and c != WEIGHT_COLUMN]
+
+
+def to_tensors(frame: pd.DataFrame, tasks: Sequence[str], layout: FeatureLayout) -> TensorData:
+    """Tensors from a model input frame; a frame that does not fit ``layout`` raises."""
+    features = feature_names(frame)
+    if len(features) != layout.n_columns:
+        raise ValueError(
+            f"model input has {len(features)} feature columns, the layout expects "
+            f"{layout.n_columns}: rerun the preprocess pipeline."
+        )
+    missing = [t for t in tasks if f"{LABEL_PREFIX}{t}" not in frame.columns]
+    if missing:
+        raise ValueError(f"model input has no label for tasks {missing}.")
+    values = frame[features].to_numpy(np.float32, copy=True)
+    if not np.isfinite(values).all():
+        row, col = np.argwhere(~np.isfinite(values))[0]
+        raise ValueError(
+            f"model input has a non-finite value at row {row}, column {features[col]!r}."
+        )
+    labels = frame[[f"{LABEL_PREFIX}{t}" for t in tasks]].to_numpy(np.float32, copy=True)
+    return TensorData(
+        torch.from_numpy(values),
+        torch.from_numpy(labels),
+        torch.from_numpy(frame[WEIGHT_COLUMN].to_numpy(np.float32, copy=True)),
+    )
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
+    """Probabilities ``(N, tasks)`` in evaluation mode, in the order of ``model.tasks``."""
+    was_training = model.training
+    model.eval()
+    chunks = []
+    for start in range(0, len(x), batch_size):
+        logits = model(x[start : start + batch_size])
+        chunks.append(torch.stack([logits[t] for t in model.tasks], dim=1))
+    model.train(was_training)
+    return torch.sigmoid(torch.cat(chunks)).cpu()
+
+
+def task_aucs(labels: torch.Tensor, probs: torch.Tensor, tasks: Sequence[str]) -> dict[str, float]:
+    """ROC AUC of each task on its own (never over the tasks' outputs concatenated)."""
+    return {
+        task: float(roc_auc_score(labels[:, i].cpu().numpy(), probs[:, i].numpy()))
+        for i, task in enumerate(tasks)
+    }

@@ -1,0 +1,44 @@
+"""Pick the torch device and CPU thread count from the ``device`` and ``num_threads`` settings."""
+
+from __future__ import annotations
+
+import torch
+
+DEVICE_CHOICES = "'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:N' or 'mps'"
+
+
+def resolve_device(setting: str) -> torch.device:
+    """The device for ``setting``; an unknown or unavailable one raises ``ValueError``."""
+    setting = str(setting).strip().lower()
+    if setting == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if setting == "cpu":
+        return torch.device("cpu")
+    if setting == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError("device 'mps' is not available on this machine; use 'auto' or 'cpu'.")
+        return torch.device("mps")
+    kind, _, index = setting.partition(":")
+    if kind == "cuda" and (not index or index.isdigit()):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if int(index or 0) >= count:
+            raise ValueError(
+                f"device {setting!r} is not available: this machine has {count} CUDA device(s); "
+                "use 'auto' or 'cpu'."
+            )
+        return torch.device(setting)
+    raise ValueError(f"unknown device {setting!r}; allowed: {DEVICE_CHOICES}.")
+
+
+def set_threads(num_threads: int | None) -> None:
+    """Limit torch's intra-op CPU threads (``None`` keeps torch's default)."""
+    if num_threads is not None:
+        if not isinstance(num_threads, int) or num_threads < 1:
+            raise ValueError(
+                f"num_threads must be a positive integer or null, got {num_threads!r}."
+            )
+        torch.set_num_threads(num_threads)

@@ -1,0 +1,80 @@
+import pytest
+
+from census_mtl.models import FeatureLayout
+from census_mtl.models.artifact import from_artifact
+from census_mtl.pipelines.preprocess.nodes import (
+    build_model_input,
+    feature_layout,
+    fit_preprocessor,
+)
+from census_mtl.pipelines.train.nodes import train_model
+from census_mtl.training.data import predict, task_aucs, to_tensors
+from tests.pipelines.preprocess.test_nodes import PARAMS as PREPROCESS
+
+MODEL = {
+    "name": "mmoe",
+    "num_experts": 2,
+    "expert_hidden_units": [8],
+    "gate_hidden_units": [],
+    "tower_hidden_units": [4],
+}
+DEFAULTS = {
+    "seed": 1,
+    "device": "cpu",
+    "num_threads": 1,
+    "batch_size": 128,
+    "max_epochs": 3,
+    "optimizer": {"name": "adam", "learning_rate": 0.01},
+    "early_stopping": {"metric": "mean_auc", "patience": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def inputs(census_train, census_test):
+    preprocessor = fit_preprocessor(census_train, PREPROCESS)
+    return (
+        build_model_input(census_train, preprocessor, PREPROCESS),
+        build_model_input(census_test, preprocessor, PREPROCESS),
+        feature_layout(preprocessor),
+    )
+
+
+def test_trains_and_returns_artifact_history_and_summary(inputs, tmp_path):
+    train, validation, layout = inputs
+    artifact, history, summary = train_model(
+        train, validation, layout, MODEL, {"checkpoint_dir": str(tmp_path)}, DEFAULTS
+    )
+    assert list(history["epoch"]) == [1, 2, 3]
+    assert {"train_loss", "val_auc_income", "val_auc_marital", "seconds"} <= set(history)
+    assert summary["model"] == "mmoe" and summary["best_epoch"] in (1, 2, 3)
+    assert summary["validation_auc"]["marital"] > 0.8
+    model = from_artifact(artifact)
+    data = to_tensors(validation, model.tasks, FeatureLayout.from_dict(layout))
+    aucs = task_aucs(data.y, predict(model, data.x), model.tasks)
+    assert aucs == pytest.approx(summary["validation_auc"])
+    assert (tmp_path / "last-seed1.pt").exists()
+
+
+def test_overrides_apply_per_model(inputs):
+    train, validation, layout = inputs
+    _, history, _ = train_model(train, validation, layout, MODEL, {"max_epochs": 1}, DEFAULTS)
+    assert len(history) == 1
+
+
+def test_misspelled_model_name_is_explained(inputs):
+    with pytest.raises(ValueError, match="unknown model 'mmeo'; allowed: ple, cgc"):
+        train_model(*inputs, {**MODEL, "name": "mmeo"}, {}, DEFAULTS)
+
+
+def test_model_input_that_does_not_fit_the_layout_is_rejected(inputs):
+    train, validation, layout = inputs
+    with pytest.raises(ValueError, match="rerun the preprocess pipeline"):
+        train_model(train.drop(columns="num__age"), validation, layout, MODEL, {}, DEFAULTS)
+
+
+def test_non_finite_feature_is_reported(inputs):
+    train, validation, layout = inputs
+    broken = train.copy()
+    broken.loc[5, "num__age"] = float("nan")
+    with pytest.raises(ValueError, match="row 5, column 'num__age'"):
+        train_model(broken, validation, layout, MODEL, {}, DEFAULTS)

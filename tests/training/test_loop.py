@@ -1,0 +1,115 @@
+import pytest
+import torch
+
+from census_mtl.models import FeatureLayout, build_model
+from census_mtl.training import loop
+from census_mtl.training.data import TensorData
+from census_mtl.training.loop import TrainConfig, fit
+
+LAYOUT = FeatureLayout(2, (3, 4))
+PARAMS = {
+    "levels": [{"experts_per_task": 1, "shared_experts": 1, "expert_hidden_units": [8]}],
+    "gate_hidden_units": [],
+    "tower_hidden_units": [4],
+    "dropout": 0.1,
+}
+
+
+def make_data(n: int, seed: int) -> TensorData:
+    g = torch.Generator().manual_seed(seed)
+    num = torch.randn(n, 2, generator=g)
+    codes = torch.stack([torch.randint(0, c, (n,), generator=g) for c in LAYOUT.cardinalities], 1)
+    y0 = ((num[:, 0] + (codes[:, 0] == 1).float()) > 0.5).float()
+    y1 = ((num[:, 1] - (codes[:, 1] == 2).float()) > 0).float()
+    return TensorData(torch.cat([num, codes.float()], 1), torch.stack([y0, y1], 1), torch.ones(n))
+
+
+TRAIN, VALIDATION = make_data(600, 0), make_data(300, 1)
+
+
+def run(tmp_path=None, **overrides) -> tuple[torch.nn.Module, loop.FitResult]:
+    settings = {"batch_size": 64, "max_epochs": 4, "device": "cpu", "num_threads": 1}
+    settings["optimizer"] = {"name": "adam", "learning_rate": 0.01}
+    settings |= {"checkpoint_dir": str(tmp_path) if tmp_path else None, **overrides}
+    config = TrainConfig.from_params(settings)
+    torch.manual_seed(config.seed)
+    model = build_model("cgc", LAYOUT, ["a", "b"], PARAMS)
+    return model, fit(model, TRAIN, VALIDATION, config, fingerprint="data-v1")
+
+
+def _scores(result: loop.FitResult) -> list[dict]:
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in result.history]
+
+
+def test_learns_and_logs_each_epoch(caplog):
+    caplog.set_level("INFO", logger="census_mtl.training.loop")
+    _, result = run()
+    assert len(result.history) == 4
+    assert result.history[-1]["val_auc_a"] > 0.75 and result.history[-1]["val_auc_b"] > 0.75
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert sum("validation AUC a" in r.message for r in caplog.records) == 4
+
+
+def test_seeded_runs_are_identical():
+    (_, one), (_, two) = run(), run()
+    assert _scores(one) == _scores(two)
+    assert all(torch.equal(one.best_state[k], two.best_state[k]) for k in one.best_state)
+
+
+def test_keeps_the_best_epoch_and_stops_early():
+    model, result = run(max_epochs=30, early_stopping={"metric": "a", "patience": 2})
+    scores = [row["val_auc_a"] for row in result.history]
+    assert result.best_epoch == 1 + scores.index(max(scores))
+    assert len(result.history) == result.best_epoch + 2 or len(result.history) == 30
+    assert all(torch.equal(v, result.best_state[k]) for k, v in model.state_dict().items())
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+    _, whole = run()
+    calls = {"n": 0}
+    real = loop.task_aucs
+
+    def interrupt_in_epoch_three(*args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(loop, "task_aucs", interrupt_in_epoch_three)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path)
+    monkeypatch.setattr(loop, "task_aucs", real)
+    assert (tmp_path / "last-seed42.pt").exists()
+    _, resumed = run(tmp_path)
+    assert _scores(resumed) == _scores(whole)
+    assert all(torch.equal(whole.best_state[k], resumed.best_state[k]) for k in whole.best_state)
+
+
+def test_a_finished_checkpoint_is_reused_and_a_foreign_one_ignored(tmp_path, caplog):
+    _, first = run(tmp_path)
+    caplog.set_level("INFO", logger="census_mtl.training.loop")
+    _, again = run(tmp_path)
+    assert _scores(again) == _scores(first)
+    assert any("Resuming" in r.message for r in caplog.records)
+    _, other = run(tmp_path, seed=42, loss={"task_weights": {"a": 2.0}})
+    assert any("Ignoring" in r.message for r in caplog.records) or other.history
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"epochs": 3}, r"unknown keys \['epochs'\]"),
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"optimizer": {"name": "sgd"}}, "unknown optimizer 'sgd'"),
+        ({"optimizer": {"name": "adam", "lr": 0.1}}, r"unknown keys \['lr'\]"),
+        ({"early_stopping": {"metric": "mean_auc"}}, "early_stopping needs"),
+    ],
+)
+def test_bad_training_config_is_explained(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_params(overrides)
+
+
+def test_unknown_early_stopping_metric_is_explained():
+    with pytest.raises(ValueError, match=r"early_stopping\.metric 'income'"):
+        run(early_stopping={"metric": "income", "patience": 1})

@@ -1,0 +1,83 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from census_mtl.training.device import resolve_device, set_threads
+from census_mtl.training.loss import MultiTaskLoss
+
+TASKS = ["income", "marital"]
+LOGITS = {
+    "income": torch.tensor([0.5, -1.0, 2.0, 0.0]),
+    "marital": torch.tensor([1.0, 1.0, -2.0, 0.3]),
+}
+LABELS = torch.tensor([[1.0, 1.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+WEIGHTS = torch.tensor([1.0, 2.0, 3.0, 4.0])
+
+
+def bce(task: str, i: int, weight=None) -> torch.Tensor:
+    loss = F.binary_cross_entropy_with_logits(LOGITS[task], LABELS[:, i], reduction="none")
+    w = torch.ones(4) if weight is None else weight
+    return (loss * w).sum() / w.sum()
+
+
+def test_default_is_the_sum_of_plain_bce():
+    total, parts = MultiTaskLoss(TASKS, {})(LOGITS, LABELS, WEIGHTS)
+    torch.testing.assert_close(parts["income"], bce("income", 0))
+    torch.testing.assert_close(total, bce("income", 0) + bce("marital", 1))
+
+
+def test_task_weights_and_sample_weights():
+    loss = MultiTaskLoss(TASKS, {"task_weights": {"income": 3.0}, "use_sample_weight": True})
+    total, parts = loss(LOGITS, LABELS, WEIGHTS)
+    torch.testing.assert_close(parts["marital"], bce("marital", 1, WEIGHTS))
+    torch.testing.assert_close(total, 3 * bce("income", 0, WEIGHTS) + bce("marital", 1, WEIGHTS))
+
+
+def test_task_space_counts_only_inside_the_indicator_positives():
+    space = {"indicator": "marital", "in_space_weight": 1.0, "out_space_weight": 0.0}
+    _, parts = MultiTaskLoss(TASKS, {"task_space": {"income": space}})(LOGITS, LABELS, WEIGHTS)
+    inside = LABELS[:, 1]
+    torch.testing.assert_close(parts["income"], bce("income", 0, inside))
+    half = {**space, "out_space_weight": 0.5}
+    _, parts = MultiTaskLoss(TASKS, {"task_space": {"income": half}})(LOGITS, LABELS, WEIGHTS)
+    torch.testing.assert_close(parts["income"], bce("income", 0, inside * 0.5 + 0.5))
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"task_weight": {}}, "unknown keys"),
+        ({"task_weights": {"incme": 1.0}}, r"unknown tasks \['incme'\]"),
+        (
+            {
+                "task_space": {
+                    "income": {"indicator": "income", "in_space_weight": 1, "out_space_weight": 0}
+                }
+            },
+            "another task",
+        ),
+        ({"task_space": {"income": {"indicator": "marital"}}}, "needs exactly"),
+    ],
+)
+def test_bad_loss_config_is_explained(config, message):
+    with pytest.raises(ValueError, match=message):
+        MultiTaskLoss(TASKS, config)
+
+
+def test_devices():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="'cuda:1' is not available"):
+            resolve_device("cuda:1")
+    with pytest.raises(ValueError, match="unknown device 'gpu'; allowed: 'auto'"):
+        resolve_device("gpu")
+
+
+def test_threads_setting():
+    before = torch.get_num_threads()
+    set_threads(1)
+    assert torch.get_num_threads() == 1
+    set_threads(before)
+    with pytest.raises(ValueError, match="num_threads"):
+        set_threads(0)
