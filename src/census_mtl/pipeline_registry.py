@@ -5,16 +5,18 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline
 
 from census_mtl.models import MODEL_NAMES
-from census_mtl.pipelines import ingest, preprocess, train
+from census_mtl.pipelines import compare, evaluate, ingest, preprocess, train
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Each model's pipeline is data preparation plus that model's namespaced training."""
+    """Each model's pipeline is data preparation plus its namespaced training and evaluation."""
     data = {"ingest": ingest.create_pipeline(), "preprocess": preprocess.create_pipeline()}
     prepare = data["ingest"] + data["preprocess"]
     pipelines: dict[str, Pipeline] = dict(data)
     for model in MODEL_NAMES:
         pipelines[f"train_{model}"] = train.create_pipeline(model)
-        pipelines[model] = prepare + pipelines[f"train_{model}"]
+        pipelines[f"evaluate_{model}"] = evaluate.create_pipeline(model)
+        pipelines[model] = prepare + pipelines[f"train_{model}"] + pipelines[f"evaluate_{model}"]
+    pipelines["compare"] = compare.create_pipeline(MODEL_NAMES)
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     return pipelines

@@ -234,8 +234,14 @@ def test_duplicate_tasks_are_rejected():
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_artifact_rebuilds_the_same_model(name):
     model = make(name).eval()
-    artifact = to_artifact(name, PARAMS[name], TASKS, LAYOUT, model.state_dict())
-    rebuilt = from_artifact(artifact)
+    other = make(name, seed=1).eval()
+    runs = [
+        {"seed": 0, "state_dict": model.state_dict()},
+        {"seed": 1, "state_dict": other.state_dict()},
+    ]
+    artifact = to_artifact(name, PARAMS[name], TASKS, LAYOUT, runs)
+    rebuilt, second = from_artifact(artifact), from_artifact(artifact, run=1)
     x = compact_batch(8)
     for task in TASKS:
         assert torch.equal(model(x)[task], rebuilt(x)[task])
+        assert torch.equal(other(x)[task], second(x)[task])

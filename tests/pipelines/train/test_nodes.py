@@ -19,7 +19,7 @@ MODEL = {
     "tower_hidden_units": [4],
 }
 DEFAULTS = {
-    "seed": 1,
+    "seeds": [1],
     "device": "cpu",
     "num_threads": 1,
     "batch_size": 128,
@@ -39,20 +39,29 @@ def inputs(census_train, census_test):
     )
 
 
-def test_trains_and_returns_artifact_history_and_summary(inputs, tmp_path):
+def test_trains_once_per_seed(inputs, tmp_path):
     train, validation, layout = inputs
-    artifact, history, summary = train_model(
-        train, validation, layout, MODEL, {"checkpoint_dir": str(tmp_path)}, DEFAULTS
-    )
-    assert list(history["epoch"]) == [1, 2, 3]
+    settings = {"checkpoint_dir": str(tmp_path), "seeds": [1, 2]}
+    artifact, history, summary = train_model(train, validation, layout, MODEL, settings, DEFAULTS)
+    assert list(history["epoch"]) == [1, 2, 3, 1, 2, 3]
+    assert list(history["seed"]) == [1, 1, 1, 2, 2, 2]
     assert {"train_loss", "val_auc_income", "val_auc_marital", "seconds"} <= set(history)
-    assert summary["model"] == "mmoe" and summary["best_epoch"] in (1, 2, 3)
-    assert summary["validation_auc"]["marital"] > 0.8
-    model = from_artifact(artifact)
-    data = to_tensors(validation, model.tasks, FeatureLayout.from_dict(layout))
-    aucs = task_aucs(data.y, predict(model, data.x), model.tasks)
-    assert aucs == pytest.approx(summary["validation_auc"])
-    assert (tmp_path / "last-seed1.pt").exists()
+    assert summary["model"] == "mmoe" and [r["seed"] for r in summary["runs"]] == [1, 2]
+    data = to_tensors(validation, artifact["tasks"], FeatureLayout.from_dict(layout))
+    for i, run in enumerate(summary["runs"]):
+        assert run["best_epoch"] in (1, 2, 3)
+        assert run["validation_auc"]["marital"] > 0.8
+        model = from_artifact(artifact, run=i)
+        aucs = task_aucs(data.y, predict(model, data.x), model.tasks)
+        assert aucs == pytest.approx(run["validation_auc"])
+    assert summary["runs"][0]["validation_auc"] != summary["runs"][1]["validation_auc"]
+    assert {p.name for p in tmp_path.iterdir()} == {"last-seed1.pt", "last-seed2.pt"}
+
+
+@pytest.mark.parametrize("seeds", [[], [1, 1], "1", None])
+def test_bad_seeds_are_explained(inputs, seeds):
+    with pytest.raises(ValueError, match="training.seeds"):
+        train_model(*inputs, MODEL, {"seeds": seeds}, DEFAULTS)
 
 
 def test_overrides_apply_per_model(inputs):

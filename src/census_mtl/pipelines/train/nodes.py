@@ -28,6 +28,15 @@ def _fingerprint(name: str, params: dict, config: TrainConfig, frames: list[pd.D
     return digest.hexdigest()
 
 
+def _seeds(settings: dict) -> list[int]:
+    seeds = settings.pop("seeds", None)
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
+        raise ValueError(f"training.seeds must be a non-empty list of integers, got {seeds!r}.")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"training.seeds has duplicates: {seeds}.")
+    return seeds
+
+
 def train_model(
     model_input_train: pd.DataFrame,
     model_input_validation: pd.DataFrame,
@@ -36,31 +45,44 @@ def train_model(
     training: dict,
     training_defaults: dict,
 ) -> tuple[dict, pd.DataFrame, dict]:
-    """Train the model described by ``model`` (``name`` plus its parameters).
+    """Train the model described by ``model`` (``name`` plus its parameters) once per seed.
 
-    Returns the model artifact (weights of the best validation epoch and the config that rebuilds
-    it), the per-epoch history and a summary of the run.
+    Returns the model artifact (for each seed, the weights of its best validation epoch; and the
+    config that rebuilds the network), the per-epoch history of every seed, and a summary.
     """
-    config = TrainConfig.from_params({**training_defaults, **training})
+    settings = {**training_defaults, **training}
+    seeds = _seeds(settings)
     name = model.get("name", "")
     params = {k: v for k, v in model.items() if k != "name"}
     tasks = [c.removeprefix(LABEL_PREFIX) for c in model_input_train if c.startswith(LABEL_PREFIX)]
     layout = FeatureLayout.from_dict(feature_layout)
-    torch.manual_seed(config.seed)
-    network = build_model(name, layout, tasks, params)
+    build_model(name, layout, tasks, params)  # fail on a bad model before loading data
     train = to_tensors(model_input_train, tasks, layout)
     validation = to_tensors(model_input_validation, tasks, layout)
-    fingerprint = _fingerprint(name, params, config, [model_input_train, model_input_validation])
-    result = fit(network, train, validation, config, fingerprint)
-    history = pd.DataFrame(result.history)
-    best = history.loc[history["epoch"] == result.best_epoch].iloc[0]
+    runs, histories = [], []
+    for seed in seeds:
+        config = TrainConfig.from_params({**settings, "seed": seed})
+        torch.manual_seed(seed)
+        network = build_model(name, layout, tasks, params)
+        frames = [model_input_train, model_input_validation]
+        result = fit(network, train, validation, config, _fingerprint(name, params, config, frames))
+        history = pd.DataFrame(result.history).assign(seed=seed)
+        best = history.loc[history["epoch"] == result.best_epoch].iloc[0]
+        histories.append(history)
+        runs.append(
+            {
+                "seed": seed,
+                "best_epoch": result.best_epoch,
+                "epochs": len(history),
+                "seconds_per_epoch": statistics.median(history["seconds"]),
+                "validation_auc": {t: float(best[f"val_auc_{t}"]) for t in tasks},
+                "state_dict": result.best_state,
+            }
+        )
     summary = {
         "model": name,
-        "seed": config.seed,
-        "best_epoch": result.best_epoch,
-        "epochs": len(history),
-        "seconds_per_epoch": statistics.median(history["seconds"]),
         "parameters": sum(p.numel() for p in network.parameters()),
-        "validation_auc": {t: float(best[f"val_auc_{t}"]) for t in tasks},
+        "seconds_per_epoch": statistics.median(pd.concat(histories)["seconds"]),
+        "runs": [{k: v for k, v in run.items() if k != "state_dict"} for run in runs],
     }
-    return to_artifact(name, params, tasks, layout, result.best_state), history, summary
+    return to_artifact(name, params, tasks, layout, runs), pd.concat(histories), summary

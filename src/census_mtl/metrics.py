@@ -1,0 +1,65 @@
+"""Test-set metrics for one task at a time: AUC with a bootstrap interval, PR-AUC, log-loss.
+
+Each task is scored on its own labels and predictions; peers have shipped metrics computed over
+the concatenated outputs of all tasks, which mixes label rates and inflates AUC.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import average_precision_score, log_loss, precision_recall_curve, roc_auc_score
+from sklearn.metrics import roc_curve as sk_roc_curve
+
+
+def bootstrap_auc(
+    labels: np.ndarray, scores: np.ndarray, samples: int, seed: int, chunk: int = 100
+) -> np.ndarray:
+    """AUC of ``samples`` bootstrap resamples (rows drawn with replacement), vectorised.
+
+    Each resample is a vector of row counts; with rows sorted by score and ties grouped, its AUC
+    is ``sum_g P_g * (N_below_g + N_g / 2) / (P * N)`` for the positive and negative counts
+    ``P_g, N_g`` of each score group ``g``, which equals ``roc_auc_score`` on the resample.
+    """
+    order = np.argsort(scores, kind="stable")
+    sorted_scores, positive = scores[order], labels[order].astype(bool)
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    n, rng, aucs = len(scores), np.random.default_rng(seed), []
+    for size in [chunk] * (samples // chunk) + ([samples % chunk] if samples % chunk else []):
+        draws = rng.integers(0, n, (size, n)) + n * np.arange(size)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n)[:, order]
+        pos = np.add.reduceat(counts * positive, starts, axis=1)
+        neg = np.add.reduceat(counts * ~positive, starts, axis=1)
+        below = np.cumsum(neg, axis=1) - neg
+        with np.errstate(invalid="ignore", divide="ignore"):
+            aucs.append((pos * (below + neg / 2)).sum(1) / (pos.sum(1) * neg.sum(1)))
+    return np.concatenate(aucs)
+
+
+def task_metrics(
+    labels: np.ndarray, probs: np.ndarray, bootstrap_samples: int, seed: int
+) -> dict[str, float]:
+    """AUC with its 95 % bootstrap interval, PR-AUC, log-loss and rates, for one task."""
+    aucs = bootstrap_auc(labels, probs, bootstrap_samples, seed)
+    low, high = np.nanpercentile(aucs, [2.5, 97.5])
+    return {
+        "auc": float(roc_auc_score(labels, probs)),
+        "auc_ci_low": float(low),
+        "auc_ci_high": float(high),
+        "pr_auc": float(average_precision_score(labels, probs)),
+        "log_loss": float(log_loss(labels, np.clip(probs, 1e-7, 1 - 1e-7), labels=[0, 1])),
+        "positive_rate": float(labels.mean()),
+        "mean_prediction": float(probs.mean()),
+    }
+
+
+def roc_points(labels: np.ndarray, probs: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """True-positive rate at each false-positive rate of ``grid``."""
+    fpr, tpr, _ = sk_roc_curve(labels, probs)
+    return np.interp(grid, fpr, tpr)
+
+
+def pr_points(labels: np.ndarray, probs: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Interpolated precision (best precision at this recall or more) at each recall of ``grid``."""
+    precision, recall, _ = precision_recall_curve(labels, probs)
+    best = np.maximum.accumulate(precision)  # recall decreases along the arrays
+    return np.interp(grid, recall[::-1], best[::-1])

@@ -1,0 +1,28 @@
+"""``compare``: the last step of ``__default__``, after every model's evaluation."""
+
+from collections.abc import Iterable
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from census_mtl.pipelines.compare.nodes import KINDS, compare_models
+
+
+def create_pipeline(models: Iterable[str]) -> Pipeline:
+    inputs = {f"{m}.{kind}": f"{m}.{kind}" for m in models for kind in KINDS}
+    return pipeline(
+        [
+            node(
+                compare_models,
+                {"compare": "params:compare", **inputs},
+                [
+                    "compare_table",
+                    "compare_report_md",
+                    "compare_report_html",
+                    "figure_auc_by_model",
+                    "figure_roc_curves",
+                    "figure_training_curves",
+                ],
+                name="compare_models",
+            )
+        ]
+    )

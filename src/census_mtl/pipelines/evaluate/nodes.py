@@ -1,0 +1,77 @@
+"""The evaluation node: a model artifact and the test split to metrics and curve points."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from census_mtl.metrics import pr_points, roc_points, task_metrics
+from census_mtl.models import FeatureLayout
+from census_mtl.models.artifact import from_artifact
+from census_mtl.training.data import predict, to_tensors
+
+AGGREGATED = ("auc", "auc_ci_low", "auc_ci_high", "pr_auc", "log_loss")
+
+
+def _throughput(model: torch.nn.Module, x: torch.Tensor, batch_size: int, repeats: int) -> float:
+    """Rows per second of batched inference (median of ``repeats`` passes over ``x``)."""
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        predict(model, x, batch_size)
+        seconds.append(time.perf_counter() - started)
+    return len(x) / statistics.median(seconds)
+
+
+def evaluate_model(
+    model: dict, model_input_test: pd.DataFrame, feature_layout: dict, evaluation: dict
+) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """Test metrics per task for every seed of ``model`` and their mean ± std.
+
+    Returns the metrics, ROC points (true-positive rate per task on a false-positive-rate grid)
+    and PR points (precision per task on a recall grid), both averaged over the seeds.
+    """
+    tasks = model["tasks"]
+    data = to_tensors(model_input_test, tasks, FeatureLayout.from_dict(feature_layout))
+    labels = data.y.numpy()
+    grid = np.linspace(0.0, 1.0, evaluation["curve_points"])
+    runs, roc, pr = [], [], []
+    for i, run in enumerate(model["runs"]):
+        network = from_artifact(model, run=i)
+        probs = predict(network, data.x, evaluation["batch_size"]).numpy()
+        scores = {
+            task: task_metrics(
+                labels[:, j], probs[:, j], evaluation["bootstrap_samples"], evaluation["seed"]
+            )
+            for j, task in enumerate(tasks)
+        }
+        runs.append({"seed": run["seed"], "best_epoch": run["best_epoch"], **scores})
+        roc.append([roc_points(labels[:, j], probs[:, j], grid) for j in range(len(tasks))])
+        pr.append([pr_points(labels[:, j], probs[:, j], grid) for j in range(len(tasks))])
+    summary = {}
+    for task in tasks:
+        values = {k: [r[task][k] for r in runs] for k in AGGREGATED}
+        summary[task] = {k: statistics.fmean(v) for k, v in values.items()}
+        summary[task] |= {f"{k}_std": statistics.pstdev(v) for k, v in values.items()}
+        summary[task]["positive_rate"] = runs[0][task]["positive_rate"]
+    metrics = {
+        "model": model["name"],
+        "rows": len(data),
+        "seeds": len(runs),
+        "parameters": sum(p.numel() for p in network.parameters()),
+        "inference_rows_per_s": _throughput(
+            network, data.x, evaluation["batch_size"], evaluation["throughput_repeats"]
+        ),
+        "test": summary,
+        "runs": runs,
+    }
+    roc_mean, pr_mean = np.mean(roc, axis=0), np.mean(pr, axis=0)
+    roc_frame = pd.DataFrame({"fpr": grid} | {f"tpr_{t}": roc_mean[j] for j, t in enumerate(tasks)})
+    pr_frame = pd.DataFrame(
+        {"recall": grid} | {f"precision_{t}": pr_mean[j] for j, t in enumerate(tasks)}
+    )
+    return metrics, roc_frame, pr_frame

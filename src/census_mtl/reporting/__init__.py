@@ -1,0 +1,1 @@
+"""The comparison report: its table, its figures and its Markdown and HTML pages."""
