@@ -37,10 +37,16 @@ def test_repro_runs_once_then_does_nothing(project_copy):
     # The synthetic files stand in for UCI's: record them as the fetch stage's output.
     _run(["dvc", "commit", "-f", "fetch"], project_copy)
     first = _run(["dvc", "repro"], project_copy)
-    assert "Running stage 'ingest'" in first and "Running stage 'preprocess'" in first
-    assert (project_copy / "data" / "05_model_input" / "train.parquet").exists()
+    for stage in ["ingest", "preprocess", "train@ple", "evaluate@single_task", "compare"]:
+        assert f"Running stage '{stage}'" in first
+    assert (project_copy / "data" / "08_reporting" / "compare_report.html").exists()
     second = _run(["dvc", "repro"], project_copy)
     assert "Running stage" not in second
     assert "Data and pipelines are up to date." in second
     metrics = _run(["dvc", "metrics", "show"], project_copy)
-    assert "data_report.json" in metrics
+    for path in ["data_report.json", "metrics/ple.json", "training/mmoe.json"]:
+        assert f"data/08_reporting/{path}" in metrics
+    plots = _run(["dvc", "plots", "show", "-o", "dvc_plots"], project_copy)
+    assert "dvc_plots/index.html" in plots
+    page = (project_copy / "dvc_plots" / "index.html").read_text()
+    assert "roc_income" in page and "pr_marital" in page

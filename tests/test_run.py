@@ -61,6 +61,7 @@ def test_registered_pipelines():
         assert f"train_{model}" in pipelines
         names = {n.name for n in pipelines[model].nodes}
         assert {"validate_train", "fit_preprocessor", f"{model}.train"} <= names
-    assert len(pipelines["__default__"].nodes) == len(
-        {n.name for p in pipelines.values() for n in p.nodes}
-    )
+    for model in ["ple", "cgc", "mmoe", "share_bottom"]:
+        assert [n.name for n in pipelines[f"tune_{model}"].nodes] == [f"{model}.tune"]
+    everything = {n.name for name, p in pipelines.items() for n in p.nodes if "tune" not in name}
+    assert {n.name for n in pipelines["__default__"].nodes} == everything  # tuning is opt-in

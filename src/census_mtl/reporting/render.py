@@ -14,7 +14,8 @@ INTRO = (
     "Test split: half of UCI's test file, never used for model selection. AUC is the mean over "
     "seeds ± its standard deviation, with the mean 95 % bootstrap interval in brackets. The "
     "MTL gain is the AUC difference to the single-task baseline, in AUC points times 100; a "
-    "seesaw is a gain on one task with a loss on the other."
+    "seesaw is a gain on one task with a loss on another, both beyond the tolerance set in "
+    "compare.seesaw_tolerance."
 )
 
 

@@ -8,12 +8,13 @@ import pandas as pd
 
 
 def comparison_table(
-    metrics: Mapping[str, dict], training: Mapping[str, dict], baseline: str
+    metrics: Mapping[str, dict], training: Mapping[str, dict], baseline: str, tolerance: float
 ) -> pd.DataFrame:
     """One row per model; AUC columns are means over seeds, gains are in AUC points.
 
     The MTL gain of a model on a task is its mean test AUC minus the single-task baseline's
-    (the PLE paper's measure). A model gains on one task while losing on another: a seesaw.
+    (the PLE paper's measure). A model that gains more than ``tolerance`` on one task while it
+    loses more than ``tolerance`` on another shows the seesaw phenomenon.
     """
     rows = []
     for name, m in metrics.items():
@@ -42,5 +43,5 @@ def comparison_table(
         for task in tasks:
             table[f"gain_{task}"] = table[f"auc_{task}"] - table.loc[baseline, f"auc_{task}"]
         gains = table[[f"gain_{t}" for t in tasks]]
-        table["seesaw"] = (gains.max(axis=1) > 0) & (gains.min(axis=1) < 0)
+        table["seesaw"] = (gains.max(axis=1) > tolerance) & (gains.min(axis=1) < -tolerance)
     return table.reset_index()

@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,8 +103,13 @@ def fit(
     validation: TensorData,
     config: TrainConfig,
     fingerprint: str = "",
+    on_epoch_end: Callable[[dict[str, float]], None] | None = None,
 ) -> FitResult:
-    """Train ``model`` (built with ``config.seed`` set) and return its best epoch."""
+    """Train ``model`` (built with ``config.seed`` set) and return its best epoch.
+
+    ``on_epoch_end`` receives each epoch's history row once its checkpoint is written; an
+    exception it raises (Optuna's ``TrialPruned``, say) stops the training there.
+    """
     tasks = model.tasks
     device = resolve_device(config.device)
     set_threads(config.num_threads)
@@ -186,6 +191,8 @@ def fit(
                     "state": state,
                 },
             )
+        if on_epoch_end is not None:
+            on_epoch_end(row)
     model.load_state_dict(best_state)
     return FitResult(
         {k: v.cpu() for k, v in best_state.items()}, state["best_epoch"], state["history"]

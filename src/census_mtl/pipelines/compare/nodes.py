@@ -33,7 +33,12 @@ def compare_models(
 ) -> tuple[pd.DataFrame, str, str, Figure, Figure, Figure]:
     """The comparison table, the Markdown and HTML reports, and their three figures."""
     data = _by_kind(datasets)
-    table = comparison_table(data["test_metrics"], data["training_metrics"], compare["baseline"])
+    table = comparison_table(
+        data["test_metrics"],
+        data["training_metrics"],
+        compare["baseline"],
+        compare["seesaw_tolerance"],
+    )
     tasks = list(next(iter(data["test_metrics"].values()))["test"])
     figures = {
         "auc_by_model": auc_by_model(table, tasks),

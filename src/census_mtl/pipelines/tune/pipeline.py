@@ -1,0 +1,46 @@
+"""``tune_<model>``: one tuning template, namespaced per model like training."""
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from census_mtl.pipelines.tune.nodes import tune_model
+
+TUNABLE = ("ple", "cgc", "mmoe", "share_bottom")
+
+
+def create_pipeline(namespace: str) -> Pipeline:
+    """Tune ``namespace`` with the search space ``tuning_spaces.<namespace>``."""
+    template = pipeline(
+        [
+            node(
+                tune_model,
+                [
+                    "model_input_train",
+                    "model_input_validation",
+                    "feature_layout",
+                    "params:model",
+                    "params:training",
+                    "params:training_defaults",
+                    "params:tuning",
+                    "params:search_space",
+                ],
+                [
+                    "best_params",
+                    "tuning_trials",
+                    "tuning_history_plot",
+                    "tuning_importance_plot",
+                    "tuning_front_plot",
+                ],
+                name="tune",
+            )
+        ]
+    )
+    return pipeline(
+        template,
+        namespace=namespace,
+        inputs={"model_input_train", "model_input_validation", "feature_layout"},
+        parameters={
+            "params:training_defaults": "params:training_defaults",
+            "params:tuning": "params:tuning",
+            "params:search_space": f"params:tuning_spaces.{namespace}",
+        },
+    )

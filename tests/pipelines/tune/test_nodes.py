@@ -1,0 +1,152 @@
+import json
+import subprocess
+import sys
+
+import optuna
+import plotly.graph_objects as go
+import pytest
+
+from census_mtl.pipelines.train.nodes import train_model
+from census_mtl.pipelines.tune import nodes as tune_nodes
+from census_mtl.pipelines.tune.nodes import tune_model
+from census_mtl.tuning.space import SearchSpaceError
+from census_mtl.tuning.study import make_storage
+from tests.pipelines.train.test_nodes import DEFAULTS
+
+MODEL = {
+    "name": "cgc",
+    "levels": [{"experts_per_task": 1, "shared_experts": 1, "expert_hidden_units": [8]}],
+    "gate_hidden_units": [],
+    "tower_hidden_units": [4],
+}
+SPACE = {
+    "model": {
+        "levels": [
+            {
+                "experts_per_task": {"type": "int", "low": 1, "high": 2},
+                "shared_experts": {"type": "int", "low": 1, "high": 2},
+                "expert_hidden_units": [{"type": "categorical", "choices": [4, 8]}],
+            }
+        ],
+        "gate_hidden_units": [{"type": "categorical", "choices": [0, 4]}],
+    },
+    "training": {"batch_size": {"type": "categorical", "choices": [128, 256]}},
+}
+
+
+def settings(tmp_path, **overrides) -> dict:
+    base = {
+        "objective": "mean_auc",
+        "n_trials": 3,
+        "timeout": None,
+        "seed": 0,
+        "pruner": {"type": "none"},
+        "storage": f"sqlite:///{tmp_path}/optuna.db",
+        "trial_training": {"max_epochs": 2, "seed": 0},
+    }
+    return base | overrides
+
+
+def tune(inputs, tuning, space=SPACE):
+    return tune_model(*inputs, MODEL, {}, DEFAULTS, tuning, space)
+
+
+def test_study_writes_best_parameters_trials_and_plots(inputs, tmp_path):
+    best, trials, *figures = tune(inputs, settings(tmp_path))
+    assert set(best) == {"cgc"} and set(best["cgc"]) == {"model", "training"}
+    assert best["cgc"]["model"]["name"] == "cgc"
+    assert best["cgc"]["training"]["batch_size"] in (128, 256)
+    assert len(trials) == 3 and set(trials["state"]) == {"COMPLETE"}
+    assert all(isinstance(f, go.Figure) for f in figures)
+    # the best parameters train a model as they are
+    _, history, summary = train_model(
+        *inputs, best["cgc"]["model"], best["cgc"]["training"], DEFAULTS
+    )
+    assert summary["model"] == "cgc" and len(history) > 0
+
+
+def test_pruning_stops_bad_trials(inputs, tmp_path):
+    pruner = {"type": "threshold", "lower": 0.999}
+    with pytest.raises(RuntimeError, match="no completed trial"):
+        tune(inputs, settings(tmp_path, pruner=pruner, n_trials=2))
+    study = optuna.load_study(study_name="cgc-mean_auc", storage=f"sqlite:///{tmp_path}/optuna.db")
+    assert [t.state.name for t in study.trials] == ["PRUNED", "PRUNED"]
+    assert all(len(t.intermediate_values) == 1 for t in study.trials)
+
+
+def test_interrupted_study_resumes_without_losing_trials(inputs, tmp_path, monkeypatch):
+    tune(inputs, settings(tmp_path, n_trials=2))
+    real_fit = tune_nodes.fit
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tune_nodes, "fit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tune(inputs, settings(tmp_path, n_trials=4))
+    monkeypatch.setattr(tune_nodes, "fit", real_fit)
+    _, trials, *_ = tune(inputs, settings(tmp_path, n_trials=4))
+    assert list(trials["state"]) == ["COMPLETE", "COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
+
+
+def test_multi_objective_returns_the_pareto_front(inputs, tmp_path):
+    best, trials, front, *_ = tune(inputs, settings(tmp_path, objective="multi", n_trials=3))
+    assert {"values_0", "values_1"} <= set(trials.columns)
+    assert best["cgc"]["model"]["name"] == "cgc"
+    assert any(trace.type == "scatter" for trace in front.data)
+
+
+@pytest.mark.parametrize(
+    ("tuning", "space", "message"),
+    [
+        ({"objective": "accuracy"}, SPACE, "tuning.objective 'accuracy'"),
+        ({"pruner": {"type": "asha"}}, SPACE, "unknown pruner 'asha'"),
+        ({"n_trials": None}, SPACE, "needs n_trials, timeout or both"),
+        ({}, {"modle": {}}, r"unknown sections \['modle'\]"),
+        ({}, {"model": {"dropout": {"type": "float", "low": 0.5}}}, "model.dropout: a float needs"),
+    ],
+)
+def test_bad_settings_are_explained(inputs, tmp_path, tuning, space, message):
+    with pytest.raises((ValueError, SearchSpaceError), match=message):
+        tune(inputs, settings(tmp_path, **tuning), space)
+
+
+SCRIPT = """
+import json, sys
+import pandas as pd
+from census_mtl.pipelines.tune.nodes import tune_model
+from tests.pipelines.tune.test_nodes import MODEL, SPACE
+from tests.pipelines.train.test_nodes import DEFAULTS
+folder = sys.argv[1]
+inputs = [
+    pd.read_parquet(f"{folder}/train.parquet"),
+    pd.read_parquet(f"{folder}/validation.parquet"),
+    json.load(open(f"{folder}/layout.json")),
+]
+tuning = json.load(open(f"{folder}/tuning.json"))
+tune_model(*inputs, MODEL, {}, DEFAULTS, tuning, SPACE)
+"""
+
+
+def test_two_processes_share_one_study(inputs, tmp_path):
+    train, validation, layout = inputs
+    train.to_parquet(tmp_path / "train.parquet")
+    validation.to_parquet(tmp_path / "validation.parquet")
+    (tmp_path / "layout.json").write_text(json.dumps(layout))
+    storage = f"journal:{tmp_path}/journal.log"
+    (tmp_path / "tuning.json").write_text(
+        json.dumps(settings(tmp_path, n_trials=6, storage=storage))
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path)], stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for worker in workers:
+        _, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err.decode()[-2000:]
+    study = optuna.load_study(study_name="cgc-mean_auc", storage=make_storage(storage))
+    numbers = [t.number for t in study.trials]
+    assert numbers == list(range(len(numbers))) and len(numbers) >= 6
+    assert all(t.state.name == "COMPLETE" for t in study.trials)
+    hosts = {t.user_attrs["host"] for t in study.trials}
+    assert len(hosts) == 2  # both processes ran trials of the same study
