@@ -38,15 +38,21 @@ def census_test() -> pd.DataFrame:
     return synthetic_frame(2000, seed=1)
 
 
-@pytest.fixture
-def project_copy(tmp_path) -> Path:
-    """A copy of the project (code, configuration, DVC files, no data) to run Kedro or DVC in."""
-    skip = shutil.ignore_patterns("local", "__pycache__")
-    for item in ["pyproject.toml", "conf", "src", "dvc.yaml", ".dvcignore", ".telemetry"]:
+def copy_project(target: Path) -> Path:
+    """Copy the project (code, configuration, DVC files, notebooks; no data) into ``target``."""
+    skip = shutil.ignore_patterns("local", "__pycache__", ".ipynb_checkpoints")
+    items = ["pyproject.toml", "conf", "src", "notebooks", "dvc.yaml", ".dvcignore", ".telemetry"]
+    for item in items:
         source = PROJECT / item
         if source.is_dir():
-            shutil.copytree(source, tmp_path / item, ignore=skip)
+            shutil.copytree(source, target / item, ignore=skip)
         else:
-            shutil.copy2(source, tmp_path / item)
-    (tmp_path / "conf" / "local").mkdir()
-    return tmp_path
+            shutil.copy2(source, target / item)
+    (target / "conf" / "local").mkdir()
+    return target
+
+
+@pytest.fixture
+def project_copy(tmp_path) -> Path:
+    """A copy of the project to run Kedro or DVC in."""
+    return copy_project(tmp_path)

@@ -63,5 +63,6 @@ def test_registered_pipelines():
         assert {"validate_train", "fit_preprocessor", f"{model}.train"} <= names
     for model in ["ple", "cgc", "mmoe", "share_bottom"]:
         assert [n.name for n in pipelines[f"tune_{model}"].nodes] == [f"{model}.tune"]
-    everything = {n.name for name, p in pipelines.items() for n in p.nodes if "tune" not in name}
-    assert {n.name for n in pipelines["__default__"].nodes} == everything  # tuning is opt-in
+    opt_in = {"predict", *(f"tune_{m}" for m in ["ple", "cgc", "mmoe", "share_bottom"])}
+    everything = {n.name for name, p in pipelines.items() for n in p.nodes if name not in opt_in}
+    assert {n.name for n in pipelines["__default__"].nodes} == everything

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline
 
 from census_mtl.models import MODEL_NAMES
-from census_mtl.pipelines import compare, evaluate, ingest, preprocess, train, tune
+from census_mtl.pipelines import compare, evaluate, ingest, predict, preprocess, train, tune
 from census_mtl.pipelines.tune.pipeline import TUNABLE
 
 
@@ -20,6 +20,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         pipelines[model] = prepare + pipelines[f"train_{model}"] + pipelines[f"evaluate_{model}"]
     pipelines["compare"] = compare.create_pipeline(MODEL_NAMES)
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
+    pipelines["predict"] = predict.create_pipeline()  # not part of __default__ either
     for model in TUNABLE:  # not part of __default__
         pipelines[f"tune_{model}"] = tune.create_pipeline(model)
     return pipelines

@@ -1,0 +1,1 @@
+"""Inference outside training: chunked batch scoring of census files, and ONNX export."""

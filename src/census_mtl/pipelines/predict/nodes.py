@@ -1,0 +1,33 @@
+"""The prediction node: chunks of a census file to per-task probabilities and a bad-row report."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+
+from census_mtl.inference.scoring import BAD_ROW_COLUMNS, score_chunks
+
+logger = logging.getLogger(__name__)
+
+
+def predict_file(
+    predict_input: Iterable[pd.DataFrame],
+    preprocessor: ColumnTransformer,
+    predict_model: dict,
+    predict: dict,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score the input chunk by chunk; only the (small) probabilities are kept in memory."""
+    scored, bad = [], [pd.DataFrame(columns=BAD_ROW_COLUMNS)]
+    for predictions, bad_rows in score_chunks(predict_input, preprocessor, predict_model, predict):
+        scored.append(predictions)
+        bad.append(bad_rows)
+    bad_rows = pd.concat(bad, ignore_index=True)
+    if len(bad_rows):
+        logger.warning(
+            "%d rows skipped for bad values; see the prediction_bad_rows report.",
+            bad_rows["line"].nunique(),
+        )
+    return pd.concat(scored, ignore_index=True), bad_rows

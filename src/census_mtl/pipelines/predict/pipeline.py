@@ -1,0 +1,18 @@
+"""``kedro run --pipeline predict --params predict_input=FILE,predict_model=ple``."""
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from census_mtl.pipelines.predict.nodes import predict_file
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return pipeline(
+        [
+            node(
+                predict_file,
+                ["predict_input", "preprocessor", "predict_model", "params:predict"],
+                ["predictions", "prediction_bad_rows"],
+                name="predict_file",
+            )
+        ]
+    )

@@ -1,0 +1,128 @@
+"""The whole project on the `sample` environment, once; then what a user does with the results."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import onnxruntime
+import pandas as pd
+import pytest
+import torch
+from nbclient import NotebookClient
+
+from census_mtl.inference.__main__ import main as inference_cli
+from census_mtl.inference.export import export_onnx
+from census_mtl.models.artifact import from_artifact
+from census_mtl.training.data import predict
+from tests.conftest import copy_project
+from tests.test_run import run_kedro
+
+MODELS = ["ple", "cgc", "mmoe", "share_bottom", "single_task"]
+
+
+@pytest.fixture(scope="module")
+def sample_project(tmp_path_factory) -> Path:
+    """A project copy after `kedro run --env sample` (the default pipeline: every model)."""
+    project = copy_project(tmp_path_factory.mktemp("project"))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        run_kedro(project, monkeypatch, ["__default__"])
+    return project
+
+
+def _reporting(project: Path) -> Path:
+    return project / "data" / "sample" / "08_reporting"
+
+
+def test_default_run_writes_the_report(sample_project):
+    reporting = _reporting(sample_project)
+    table = pd.read_csv(reporting / "compare_table.csv")
+    assert list(table["model"]) == MODELS
+    assert (table[["auc_income", "auc_marital"]] > 0.7).all().all()
+    page = (reporting / "compare_report.html").read_text()
+    assert page.count("data:image/png;base64,") == 3
+    assert not re.search(r"(src|href)=['\"]https?://", page)
+    for name in ["auc_by_model", "roc_curves", "training_curves"]:
+        assert (reporting / "figures" / f"{name}.png").stat().st_size > 10_000
+    for model in MODELS:
+        metrics = json.loads((reporting / "metrics" / f"{model}.json").read_text())
+        assert metrics["seeds"] == 2 and set(metrics["test"]) == {"income", "marital"}
+        assert (reporting / "plots" / "roc" / f"{model}.csv").exists()
+
+
+def test_notebook_runs_on_the_sample_environment(sample_project, monkeypatch):
+    monkeypatch.setenv("KEDRO_ENV", "sample")
+    monkeypatch.chdir(sample_project / "notebooks")
+    notebook = nbformat.read(sample_project / "notebooks" / "census_mtl_results.ipynb", 4)
+    client = NotebookClient(
+        notebook, timeout=300, kernel_name="python3",
+        resources={"metadata": {"path": str(sample_project / "notebooks")}},
+    )  # fmt: skip
+    client.execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = json.dumps([o.get("data", {}).get("text/plain", "") for o in outputs])
+    assert "validation" in text and "ple" in text
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the AUC plot
+
+
+def _rows(frame: pd.DataFrame) -> list[str]:
+    return [", ".join(map(str, row)) for row in frame.astype(str).itertuples(index=False)]
+
+
+def test_cli_scores_a_file_reporting_bad_rows(sample_project, tmp_path, monkeypatch):
+    monkeypatch.chdir(sample_project)
+    raw = sample_project / "data" / "sample" / "01_raw" / "census-income.test.gz"
+    frame = pd.read_csv(raw, header=None, sep=",", skipinitialspace=True, keep_default_na=False)
+    frame = frame.iloc[:25, :-1].astype(str)  # no label column
+    frame.iloc[3, 1] = "Astronaut"  # unknown category: scored
+    frame.iloc[5, 0] = "old"  # bad age: reported, skipped
+    path = tmp_path / "new.csv.gz"
+    path.write_bytes(gzip.compress(("\n".join(_rows(frame)) + "\n").encode()))
+    common = ["--model", "data/sample/06_models/mmoe/model.pkl", "--chunksize", "10",
+              "--preprocessor", "data/sample/04_feature/preprocessor.pkl"]  # fmt: skip
+    out = tmp_path / "scores.csv"
+    assert inference_cli(["score", str(path), "--out", str(out), *common]) == 0
+    scores = pd.read_csv(out)
+    assert list(scores.columns) == ["line", "p_income", "p_marital"]
+    assert scores["line"].tolist() == [n for n in range(1, 26) if n != 6]
+    assert scores[["p_income", "p_marital"]].apply(lambda c: c.between(0, 1)).all().all()
+    bad = pd.read_csv(tmp_path / "scores.bad_rows.csv")
+    assert bad.to_dict("records") == [
+        {"line": 6, "column": "age", "value": "old", "problem": "coerce_dtype('int64')"}
+    ]
+    failing = ["score", str(path), "--out", str(tmp_path / "x.csv"), "--on-bad-rows", "fail"]
+    assert inference_cli([*failing, *common]) == 1
+
+
+def test_predict_pipeline_scores_the_catalog_input(sample_project, monkeypatch):
+    raw = sample_project / "data" / "sample" / "01_raw" / "census-income.test.gz"
+    run_kedro(sample_project, monkeypatch, ["predict"], predict_model="cgc", predict_input=str(raw))
+    predictions = pd.read_csv(
+        sample_project / "data" / "sample" / "07_model_output" / "predictions.csv"
+    )
+    assert len(predictions) == 2000 and predictions["line"].is_unique
+
+
+def test_onnx_export_matches_the_trained_model(sample_project, tmp_path):
+    for name in ["ple", "single_task"]:
+        model = pd.read_pickle(
+            sample_project / "data" / "sample" / "06_models" / name / "model.pkl"
+        )
+        path = export_onnx(model, tmp_path / f"{name}.onnx")
+        assert not list(tmp_path.glob("*.data"))  # weights inside the one file
+        test = pd.read_parquet(
+            sample_project / "data" / "sample" / "05_model_input" / "test.parquet"
+        )
+        x = test.filter(regex="^(num|cat|bin)__").to_numpy(np.float32)
+        session = onnxruntime.InferenceSession(str(path))
+        outputs = session.run(None, {"x": x})
+        expected = predict(from_artifact(model), torch.from_numpy(x.copy())).numpy()
+        for i in range(2):
+            np.testing.assert_allclose(outputs[i], expected[:, i], rtol=1e-5, atol=1e-6)
+    assert os.path.getsize(path) > 1000
