@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DVC_NO_ANALYTICS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev fetch run sample test lint viz clean-sample
+.PHONY: install install-dev fetch run sample test lint viz clean-sample bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,11 +40,25 @@ test: install-dev
 	$(BIN)/pytest
 
 lint: install-dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+# kedro-viz asks PyPI for a newer version at every start and has no switch for it: a dead proxy
+# for everything but this machine keeps the check from leaving it.
+NO_UPDATE_CHECK := HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost
 
 viz: install-dev
-	$(BIN)/kedro viz run --host 127.0.0.1 --no-browser
+	$(NO_UPDATE_CHECK) $(BIN)/kedro viz run --host 127.0.0.1 --no-browser
 
 clean-sample:
 	rm -rf data/sample
+
+# Speed against DeepCTR-Torch (not a project dependency: a separate environment).
+BENCH := .venv-bench
+$(BENCH)/bin/python:
+	$(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/pip install -q -e . "deepctr-torch==0.3.0" requests
+
+bench: $(BENCH)/bin/python fetch  ## docs/benchmarks.md explains the figures
+	$(BIN)/kedro run --pipelines ingest,preprocess
+	$(BENCH)/bin/python benchmarks/train_speed.py --epochs 3 --out docs/benchmarks.json

@@ -6,6 +6,8 @@ import gzip
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -126,3 +128,16 @@ def test_onnx_export_matches_the_trained_model(sample_project, tmp_path):
         for i in range(2):
             np.testing.assert_allclose(outputs[i], expected[:, i], rtol=1e-5, atol=1e-6)
     assert os.path.getsize(path) > 1000
+
+
+def test_benchmark_smoke(sample_project):
+    """The speed benchmark still runs (ours and the naive PLE; DeepCTR-Torch is not installed)."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
+    data = sample_project / "data" / "sample" / "05_model_input"
+    done = subprocess.run(
+        [sys.executable, str(script), "--data-dir", str(data), "--epochs", "1",
+         "--batch-sizes", "256", "--models", "ple", "--impls", "ours", "naive"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ple | 256 |")]
+    assert len(rows) == 2 and rows[1].split("|")[3].strip() == "naive"

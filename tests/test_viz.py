@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.slow
+DEAD_PROXY = "http://127.0.0.1:9"
 
 
 def _free_port() -> int:
@@ -71,6 +72,8 @@ def test_viz_lists_pipelines_nodes_and_layers(project_copy: Path):
     port = _free_port()
     kedro = str(Path(sys.executable).with_name("kedro"))
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
+    # kedro-viz asks PyPI for updates at start, with no switch: a dead proxy keeps it local.
+    env |= {"HTTPS_PROXY": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY, "NO_PROXY": "127.0.0.1,localhost"}
     log = (project_copy / "viz.log").open("w")
     server = subprocess.Popen(
         [kedro, "viz", "run", "--host", "127.0.0.1", "--port", str(port), "--no-browser"],
