@@ -33,7 +33,7 @@ def _cells(table: pd.DataFrame, tasks: Sequence[str]) -> tuple[list[str], list[l
         ]
         for t in tasks:
             cells.append(
-                f"{r[f'auc_{t}']:.4f} ± {r[f'auc_std_{t}']:.4f} "
+                f"{r[f'auc_{t}']:.5f} ± {r[f'auc_std_{t}']:.5f} "
                 f"[{r[f'auc_ci_low_{t}']:.4f}, {r[f'auc_ci_high_{t}']:.4f}]"
             )
         cells += [f"{100 * r[f'gain_{t}']:+.2f}" for t in tasks if f"gain_{t}" in table]

@@ -66,7 +66,7 @@ def test_report_pages_and_figures(datasets, tmp_path):
     table, markdown, page, *figures = compare_models(compare, **datasets)
     assert list(table["model"]) == list(AUCS)
     assert len(figures) == 3 and all(isinstance(f, Figure) for f in figures)
-    assert "| ple | 1,234 | 1.5 | 4,5 | 0.9510 ± 0.0010 [0.9480, 0.9540]" in markdown
+    assert "| ple | 1,234 | 1.5 | 4,5 | 0.95100 ± 0.00100 [0.9480, 0.9540]" in markdown
     assert "![Test AUC by model and task](figures/auc_by_model.png)" in markdown
     assert "**seesaw**" in markdown
     assert page.count("data:image/png;base64,") == 3
