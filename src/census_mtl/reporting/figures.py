@@ -9,10 +9,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 
+def _panels(tasks: Sequence[str], width: float, height: float) -> tuple[Figure, list]:
+    """A figure with one panel per task, side by side."""
+    fig, axes = plt.subplots(1, len(tasks), figsize=(width * len(tasks), height), squeeze=False)
+    return fig, list(zip(axes[0], tasks, strict=True))
+
+
 def auc_by_model(table: pd.DataFrame, tasks: Sequence[str]) -> Figure:
     """Mean test AUC per model and task, with the mean 95 % bootstrap interval as error bars."""
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 3.8), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
+    fig, panels = _panels(tasks, 5.5, 3.8)
+    for ax, task in panels:
         auc = table[f"auc_{task}"]
         errors = [auc - table[f"auc_ci_low_{task}"], table[f"auc_ci_high_{task}"] - auc]
         ax.bar(table["model"], auc, yerr=errors, capsize=4, color="#4C72B0")
@@ -26,8 +32,8 @@ def auc_by_model(table: pd.DataFrame, tasks: Sequence[str]) -> Figure:
 
 def roc_curves(curves: Mapping[str, pd.DataFrame], tasks: Sequence[str]) -> Figure:
     """ROC curves on the test split, one panel per task, one line per model."""
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 4.5), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
+    fig, panels = _panels(tasks, 5, 4.5)
+    for ax, task in panels:
         for name, curve in curves.items():
             ax.plot(curve["fpr"], curve[f"tpr_{task}"], label=name, linewidth=1.2)
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=0.8)
@@ -39,8 +45,8 @@ def roc_curves(curves: Mapping[str, pd.DataFrame], tasks: Sequence[str]) -> Figu
 
 def training_curves(histories: Mapping[str, pd.DataFrame], tasks: Sequence[str]) -> Figure:
     """Validation AUC per epoch, mean over seeds, one panel per task, one line per model."""
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 4), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
+    fig, panels = _panels(tasks, 5, 4)
+    for ax, task in panels:
         for name, history in histories.items():
             mean = history.groupby("epoch")[f"val_auc_{task}"].mean()
             ax.plot(mean.index, mean.to_numpy(), marker="o", markersize=3, label=name)

@@ -59,6 +59,19 @@ def to_tensors(frame: pd.DataFrame, tasks: Sequence[str], layout: FeatureLayout)
     )
 
 
+def task_names(frame: pd.DataFrame) -> list[str]:
+    """The tasks of a model input frame, from its ``y__<task>`` label columns."""
+    return [c.removeprefix(LABEL_PREFIX) for c in frame.columns if c.startswith(LABEL_PREFIX)]
+
+
+def training_inputs(
+    train: pd.DataFrame, validation: pd.DataFrame, feature_layout: dict
+) -> tuple[list[str], FeatureLayout, TensorData, TensorData]:
+    """Tasks, layout and tensors of the training and validation model input."""
+    tasks, layout = task_names(train), FeatureLayout.from_dict(feature_layout)
+    return tasks, layout, to_tensors(train, tasks, layout), to_tensors(validation, tasks, layout)
+
+
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
     """Probabilities ``(N, tasks)`` in evaluation mode, in the order of ``model.tasks``."""

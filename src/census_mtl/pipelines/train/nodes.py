@@ -9,10 +9,9 @@ import statistics
 import pandas as pd
 import torch
 
-from census_mtl.features import LABEL_PREFIX
-from census_mtl.models import FeatureLayout, build_model
+from census_mtl.models import build_model
 from census_mtl.models.artifact import to_artifact
-from census_mtl.training.data import to_tensors
+from census_mtl.training.data import training_inputs
 from census_mtl.training.loop import TrainConfig, fit
 
 # Settings that change neither the result nor what a checkpoint may resume.
@@ -54,11 +53,9 @@ def train_model(
     seeds = _seeds(settings)
     name = model.get("name", "")
     params = {k: v for k, v in model.items() if k != "name"}
-    tasks = [c.removeprefix(LABEL_PREFIX) for c in model_input_train if c.startswith(LABEL_PREFIX)]
-    layout = FeatureLayout.from_dict(feature_layout)
-    build_model(name, layout, tasks, params)  # fail on a bad model before loading data
-    train = to_tensors(model_input_train, tasks, layout)
-    validation = to_tensors(model_input_validation, tasks, layout)
+    tasks, layout, train, validation = training_inputs(
+        model_input_train, model_input_validation, feature_layout
+    )
     runs, histories = [], []
     for seed in seeds:
         config = TrainConfig.from_params({**settings, "seed": seed})

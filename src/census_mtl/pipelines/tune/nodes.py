@@ -11,9 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import torch
 
-from census_mtl.features import LABEL_PREFIX
-from census_mtl.models import FeatureLayout, build_model
-from census_mtl.training.data import to_tensors
+from census_mtl.models import build_model
+from census_mtl.training.data import training_inputs
 from census_mtl.training.loop import TrainConfig, fit
 from census_mtl.tuning.space import check_space, deep_merge, sample
 from census_mtl.tuning.study import open_study, run_study
@@ -51,10 +50,9 @@ def tune_model(
     if unknown:
         raise ValueError(f"search space: unknown sections {sorted(unknown)}; use model, training.")
     name = model.get("name", "")
-    tasks = [c.removeprefix(LABEL_PREFIX) for c in model_input_train if c.startswith(LABEL_PREFIX)]
-    layout = FeatureLayout.from_dict(feature_layout)
-    train = to_tensors(model_input_train, tasks, layout)
-    validation = to_tensors(model_input_validation, tasks, layout)
+    tasks, layout, train, validation = training_inputs(
+        model_input_train, model_input_validation, feature_layout
+    )
     objective_name = tuning["objective"]
     study = open_study(f"{name}-{objective_name}", tuning, tasks)
     base_training = deep_merge(deep_merge(training_defaults, training), tuning["trial_training"])
