@@ -3,7 +3,8 @@ import torch
 
 from census_mtl.models import MODEL_NAMES, FeatureLayout, build_model
 from census_mtl.models.artifact import from_artifact, to_artifact
-from census_mtl.models.inputs import InputLinear
+from census_mtl.models.inputs import InputLinear, input_linears
+from census_mtl.models.layers import StackedMLP, run_on_shared_input
 
 LAYOUT = FeatureLayout(3, (4, 6, 3))
 TASKS = ["income", "marital"]
@@ -62,6 +63,31 @@ def test_compact_input_equals_dense_one_hot(name, norm):
     one, two = compact(x), dense(LAYOUT.to_one_hot(x))
     for task in TASKS:
         torch.testing.assert_close(one[task], two[task], rtol=1e-5, atol=1e-6)
+
+
+def test_fused_first_layers_match_separate_layers_bit_for_bit():
+    torch.manual_seed(0)
+    layers = [InputLinear(LAYOUT, width) for width in (12, 5, 7)]
+    x, upstream = compact_batch(64), [torch.randn(64, w) for w in (12, 5, 7)]
+
+    def outputs_and_grads(fused: bool):
+        for layer in layers:
+            layer.zero_grad()
+        outs = input_linears(x, layers) if fused else [layer(x) for layer in layers]
+        sum((o * g).sum() for o, g in zip(outs, upstream, strict=True)).backward()
+        return outs, [p.grad.clone() for layer in layers for p in layer.parameters()]
+
+    (fused, fused_grads), (plain, plain_grads) = outputs_and_grads(True), outputs_and_grads(False)
+    assert all(torch.equal(a, b) for a, b in zip(fused, plain, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(fused_grads, plain_grads, strict=True))
+
+
+def test_mlps_on_a_shared_input_keep_their_order_and_gaps():
+    torch.manual_seed(0)
+    a, b = (StackedMLP(n, LAYOUT, [4], shared_input=True) for n in (2, 3))
+    x = compact_batch(8)
+    out_a, gap, out_b = run_on_shared_input(x, [a, None, b])
+    assert gap is None and torch.equal(out_a, a(x)) and torch.equal(out_b, b(x))
 
 
 def test_one_hot_view():
@@ -156,7 +182,7 @@ def test_tasks_never_share_task_experts_whatever_the_counts():
 
 def test_gate_weights_sum_to_one_and_forbidden_are_zero():
     level = make("ple").levels[0]
-    weights = level.gate_weights(compact_batch(8))
+    weights = level.gate_weights(level.gates(compact_batch(8)))
     torch.testing.assert_close(weights.sum(-1), torch.ones(3, 8))
     assert (weights[~level.allowed.unsqueeze(1).expand_as(weights)] == 0).all()
 

@@ -10,7 +10,7 @@ result and the same parameters, without multiplying hundreds of zeros.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -76,7 +76,31 @@ class InputLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(self.spec, FeatureLayout):
             return torch.addmm(self.bias, x, self.weight)
+        return self.add_numeric(x, self.field_sum(x, self.weight))
+
+    def field_sum(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """Embedding-bag sum of the weight rows of ``x``'s categories (compact input only)."""
+        codes = x[:, self.spec.n_numeric :].long() + self.offsets
+        return F.embedding_bag(codes, weight[self.spec.n_numeric :], mode="sum")
+
+    def add_numeric(self, x: torch.Tensor, field_sum: torch.Tensor) -> torch.Tensor:
+        """The layer's output from its categorical part: add the bias and the numeric part."""
         n = self.spec.n_numeric
-        codes = x[:, n:].long() + self.offsets
-        out = F.embedding_bag(codes, self.weight[n:], mode="sum")
-        return torch.addmm(out + self.bias, x[:, :n], self.weight[:n])
+        return torch.addmm(field_sum + self.bias, x[:, :n], self.weight[:n])
+
+
+def input_linears(x: torch.Tensor, layers: Sequence[InputLinear]) -> list[torch.Tensor]:
+    """Several first layers over the same compact input, their embedding-bag sums fused.
+
+    One embedding bag over the concatenated weights replaces one per layer, and with it the
+    index sort of every backward pass but one. Outputs and gradients are bit for bit those of
+    calling each layer: the numeric part, a matmul whose rounding depends on its width, stays
+    per layer.
+    """
+    first = layers[0]
+    if len(layers) == 1 or not isinstance(first.spec, FeatureLayout):
+        return [layer(x) for layer in layers]
+    sums = first.field_sum(x, torch.cat([layer.weight for layer in layers], dim=1))
+    widths = [layer.weight.shape[1] for layer in layers]
+    parts = sums.split(widths, dim=1)
+    return [layer.add_numeric(x, part) for layer, part in zip(layers, parts, strict=True)]

@@ -8,13 +8,14 @@ first is a single ``torch.baddbmm``. Each member has its own weights, initialise
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from census_mtl.models.inputs import InputLinear, InputSpec
+from census_mtl.models.inputs import InputLinear, InputSpec, input_linears
 
 ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "silu": F.silu, "tanh": torch.tanh}
 NORMS = (None, "batch", "layer")
@@ -96,11 +97,29 @@ class StackedMLP(nn.Module):
         self.out_width = widths[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.first(x)
+        return self.after_first(self.first(x))
+
+    def after_first(self, h: torch.Tensor) -> torch.Tensor:
+        """The MLP from its first layer's output on."""
         if self.shared_input:
-            h = h.view(x.shape[0], self.n, -1).transpose(0, 1)
+            h = h.view(h.shape[0], self.n, -1).transpose(0, 1)
         for i, norm in enumerate(self.norms):
             h = self.dropout(self.activation(norm(h)))
             if i < len(self.rest):
                 h = self.rest[i](h)
         return h
+
+
+def run_on_shared_input(
+    x: torch.Tensor, mlps: Sequence[StackedMLP | None]
+) -> list[torch.Tensor | None]:
+    """Several shared-input MLPs over the same ``x``, their first layers fused into one.
+
+    Returns each MLP's output, ``None`` for a ``None`` entry.
+    """
+    present = [mlp for mlp in mlps if mlp is not None]
+    outs = iter(
+        mlp.after_first(h)
+        for mlp, h in zip(present, input_linears(x, [mlp.first for mlp in present]), strict=True)
+    )
+    return [None if mlp is None else next(outs) for mlp in mlps]

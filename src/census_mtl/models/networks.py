@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from census_mtl.models.inputs import InputSpec
-from census_mtl.models.layers import StackedMLP
+from census_mtl.models.layers import StackedMLP, run_on_shared_input
 
 
 class MultiTaskModel(nn.Module):
@@ -89,25 +89,28 @@ class ExtractionLevel(nn.Module):
         self, task_in: torch.Tensor, shared_in: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Inputs: ``(B, d)`` features on the first level, else ``(tasks, B, d)`` and ``(B, d)``."""
-        experts = []
-        if self.task_experts is not None:
-            per_expert = (
-                task_in if self.first else task_in.repeat_interleave(self.experts_per_task, 0)
+        if self.first:  # every branch reads the features: one fused first layer
+            task_out, shared_out, gate_logits = run_on_shared_input(
+                task_in, [self.task_experts, self.shared_experts, self.gates]
             )
-            experts.append(self.task_experts(per_expert))
-        if self.shared_experts is not None:
-            experts.append(self.shared_experts(shared_in))
-        gate_in = task_in
-        if not self.first and len(self.allowed) > self.n_tasks:
-            gate_in = torch.cat([task_in, shared_in.unsqueeze(0)])
-        weights = self.gate_weights(gate_in)
-        mixed = torch.einsum("gbn,nbh->gbh", weights, torch.cat(experts))
-        shared_out = mixed[self.n_tasks] if len(mixed) > self.n_tasks else None
-        return mixed[: self.n_tasks], shared_out
+        else:
+            task_out = (
+                self.task_experts(task_in.repeat_interleave(self.experts_per_task, 0))
+                if self.task_experts is not None
+                else None
+            )
+            shared_out = self.shared_experts(shared_in) if self.shared_experts is not None else None
+            gate_in = task_in
+            if len(self.allowed) > self.n_tasks:
+                gate_in = torch.cat([task_in, shared_in.unsqueeze(0)])
+            gate_logits = self.gates(gate_in)
+        experts = torch.cat([out for out in (task_out, shared_out) if out is not None])
+        mixed = torch.einsum("gbn,nbh->gbh", self.gate_weights(gate_logits), experts)
+        return mixed[: self.n_tasks], (mixed[self.n_tasks] if len(mixed) > self.n_tasks else None)
 
-    def gate_weights(self, gate_in: torch.Tensor) -> torch.Tensor:
+    def gate_weights(self, logits: torch.Tensor) -> torch.Tensor:
         """Softmax weights ``(gates, B, experts)``, exactly 0 on a gate's forbidden experts."""
-        logits = self.gates(gate_in).masked_fill(~self.allowed.unsqueeze(1), float("-inf"))
+        logits = logits.masked_fill(~self.allowed.unsqueeze(1), float("-inf"))
         return torch.softmax(logits, dim=-1)
 
 
