@@ -220,10 +220,10 @@ def main() -> None:
                 speed = f"{r['seconds_per_epoch']:7.2f} s/epoch"
                 auc = f"AUC {r['auc']['income']:.4f}/{r['auc']['marital']:.4f}"
                 print(f"{impl:8s} {model:12s} batch {batch:5d}: {speed}, {auc}", file=sys.stderr)
+                if args.out:  # after every configuration: an interrupted run keeps what it has
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    args.out.write_text(json.dumps(results, indent=2))
     print(table(results))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2))
 
 
 def table(results: list[dict]) -> str:

@@ -54,13 +54,15 @@ class MultiTaskLoss:
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         per_task = {}
         for i, task in enumerate(self.tasks):
-            row_weight = sample_weight if self.use_sample_weight else torch.ones_like(labels[:, i])
+            row_weight = sample_weight if self.use_sample_weight else None
             space = self.spaces.get(task)
             if space:
                 inside = labels[:, self.tasks.index(space["indicator"])] > 0.5
-                row_weight = row_weight * torch.where(
-                    inside, space["in_space_weight"], space["out_space_weight"]
-                )
+                in_out = torch.where(inside, space["in_space_weight"], space["out_space_weight"])
+                row_weight = in_out if row_weight is None else row_weight * in_out
+            if row_weight is None:
+                per_task[task] = F.binary_cross_entropy_with_logits(logits[task], labels[:, i])
+                continue
             bce = F.binary_cross_entropy_with_logits(logits[task], labels[:, i], reduction="none")
             per_task[task] = (bce * row_weight).sum() / row_weight.sum().clamp_min(1e-12)
         total = sum(w * per_task[t] for w, t in zip(self.task_weights, self.tasks, strict=True))
