@@ -61,4 +61,4 @@ $(BENCH)/bin/python:
 
 bench: $(BENCH)/bin/python fetch  ## docs/benchmarks.md explains the figures
 	$(BIN)/kedro run --pipelines ingest,preprocess
-	$(BENCH)/bin/python benchmarks/train_speed.py --epochs 3 --out docs/benchmarks.json
+	$(BENCH)/bin/python benchmarks/train_speed.py --epochs 5 --out docs/benchmarks.json

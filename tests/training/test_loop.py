@@ -103,6 +103,7 @@ def test_a_finished_checkpoint_is_reused_and_a_foreign_one_ignored(tmp_path, cap
         ({"optimizer": {"name": "sgd"}}, "unknown optimizer 'sgd'"),
         ({"optimizer": {"name": "adam", "lr": 0.1}}, r"unknown keys \['lr'\]"),
         ({"early_stopping": {"metric": "mean_auc"}}, "early_stopping needs"),
+        ({"compile": "yes"}, "training.compile must be true or false"),
     ],
 )
 def test_bad_training_config_is_explained(overrides, message):
@@ -113,3 +114,12 @@ def test_bad_training_config_is_explained(overrides, message):
 def test_unknown_early_stopping_metric_is_explained():
     with pytest.raises(ValueError, match=r"early_stopping\.metric 'income'"):
         run(early_stopping={"metric": "income", "patience": 1})
+
+
+def test_compiled_training_learns_like_eager_and_keeps_plain_weights():
+    _, eager = run(max_epochs=2)
+    model, compiled = run(max_epochs=2, compile=True)
+    assert set(compiled.best_state) == set(model.state_dict())  # no torch.compile prefixes
+    for a, b in zip(eager.history, compiled.history, strict=True):  # dropout draws differ
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=0.01)
+        assert b["val_mean_auc"] == pytest.approx(a["val_mean_auc"], abs=0.01)

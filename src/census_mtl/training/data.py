@@ -28,6 +28,10 @@ class TensorData:
     def to(self, device: torch.device) -> TensorData:
         return TensorData(self.x.to(device), self.y.to(device), self.w.to(device))
 
+    def rows(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``x``, ``y`` and ``w`` of the rows at ``index`` (``index_select`` beats ``[]``)."""
+        return tuple(t.index_select(0, index) for t in (self.x, self.y, self.w))
+
 
 def feature_names(frame: pd.DataFrame) -> list[str]:
     """The feature columns of a model input frame, in order."""

@@ -45,6 +45,7 @@ class TrainConfig:
     loss: Mapping[str, Any] = field(default_factory=dict)
     checkpoint_dir: str | None = None
     resume: bool = True
+    compile: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> TrainConfig:
@@ -57,6 +58,11 @@ class TrainConfig:
             value = getattr(config, key)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"training.{key} must be a positive integer, got {value!r}.")
+        for key in ("resume", "compile"):
+            if not isinstance(getattr(config, key), bool):
+                raise ValueError(
+                    f"training.{key} must be true or false, got {getattr(config, key)!r}."
+                )
         name = config.optimizer.get("name")
         if name not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {name!r}; allowed: {sorted(OPTIMIZERS)}.")
@@ -121,6 +127,7 @@ def fit(
         weight_decay=opt_params.get("weight_decay", 0.0),
         fused=True,  # one kernel for every parameter's update
     )
+    forward = torch.compile(model) if config.compile else model  # same parameters, fused kernels
     generator = torch.Generator().manual_seed(config.seed)
     state: dict[str, Any] = {"epoch": 0, "history": [], "best_epoch": 0, "best_score": -math.inf}
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -153,7 +160,8 @@ def fit(
             index = order[start : start + config.batch_size]
             if len(index) < 2:  # batch norm needs two rows; drop a lone last row
                 continue
-            total, per_task = loss_fn(model(train.x[index]), train.y[index], train.w[index])
+            x, y, w = train.rows(index)
+            total, per_task = loss_fn(forward(x), y, w)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             optimizer.step()
