@@ -149,6 +149,9 @@ def fit(
             logger.warning("Ignoring %s: it belongs to another configuration or data.", checkpoint)
     metric, patience = config.early_stopping["metric"], config.early_stopping["patience"]
     train, validation, n = train.to(device), validation.to(device), len(train)
+    logger.info(
+        "Training on %s: %d rows, batch %d, seed %d.", device, n, config.batch_size, config.seed
+    )
     while state["epoch"] < config.max_epochs and not state.get("stopped"):
         state["epoch"] += 1
         epoch, started = state["epoch"], time.perf_counter()
