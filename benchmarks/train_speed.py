@@ -1,6 +1,6 @@
 """Training speed against DeepCTR-Torch and a naive PLE, on the real data, in one script run.
 
-Each configuration (implementation x model x batch size, see ``IMPLS``) runs in its own
+Each configuration (implementation x model x batch size, see ``--help``) runs in its own
 subprocess, so that its peak memory is its own; the parent prints a Markdown table and writes
 JSON after every configuration. Networks follow PaddleRec's census configurations: PLE with
 1 level, 3 experts per task, 2 shared experts, expert width 16, tower 8; MMoE with 8 experts of
@@ -201,7 +201,11 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 1024])
     parser.add_argument("--models", nargs="+", default=list(OURS), choices=list(OURS))
     parser.add_argument(
-        "--impls", nargs="+", default=list(IMPLS), choices=list(IMPLS), help="see IMPLS"
+        "--impls",
+        nargs="+",
+        default=list(IMPLS),
+        choices=list(IMPLS),
+        help="; ".join(f"{k}: {v}" for k, v in IMPLS.items()),
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path)

@@ -54,6 +54,7 @@ def tune_model(
         model_input_train, model_input_validation, feature_layout
     )
     objective_name = tuning["objective"]
+    score_key = "val_mean_auc" if objective_name == "mean_auc" else f"val_auc_{objective_name}"
     study = open_study(f"{name}-{objective_name}", tuning, tasks)
     base_training = deep_merge(deep_merge(training_defaults, training), tuning["trial_training"])
     base_training.pop("seeds", None)
@@ -79,12 +80,7 @@ def tune_model(
         def report(row: dict[str, float]) -> None:
             if objective_name == "multi":
                 return
-            trial.report(
-                row[
-                    f"val_auc_{objective_name}" if objective_name != "mean_auc" else "val_mean_auc"
-                ],
-                row["epoch"],
-            )
+            trial.report(row[score_key], row["epoch"])
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after epoch {row['epoch']}")
 
@@ -93,11 +89,7 @@ def tune_model(
         trial.set_user_attr("best_epoch", result.best_epoch)
         if objective_name == "multi":
             return [best[f"val_auc_{t}"] for t in tasks]
-        return (
-            best["val_mean_auc"]
-            if objective_name == "mean_auc"
-            else best[f"val_auc_{objective_name}"]
-        )
+        return best[score_key]
 
     ran = run_study(study, objective, tuning.get("n_trials"), tuning.get("timeout"))
     logger.info("Study %r: this run finished trials %s.", study.study_name, ran)

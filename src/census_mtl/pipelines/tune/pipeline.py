@@ -2,6 +2,7 @@
 
 from kedro.pipeline import Pipeline, node, pipeline
 
+from census_mtl.pipelines.train.pipeline import SHARED_INPUTS
 from census_mtl.pipelines.tune.nodes import tune_model
 
 TUNABLE = ("ple", "cgc", "mmoe", "share_bottom")
@@ -37,7 +38,7 @@ def create_pipeline(namespace: str) -> Pipeline:
     return pipeline(
         template,
         namespace=namespace,
-        inputs={"model_input_train", "model_input_validation", "feature_layout"},
+        inputs=SHARED_INPUTS,
         parameters={
             "params:training_defaults": "params:training_defaults",
             "params:tuning": "params:tuning",
