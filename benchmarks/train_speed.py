@@ -32,9 +32,10 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from census_mtl.models import FeatureLayout, build_model
-from census_mtl.training.data import predict, to_tensors
-from census_mtl.training.loop import TrainConfig, fit
+from census_mtl.config import Training
+from census_mtl.models import FeatureLayout, build_model, predict
+from census_mtl.training.data import to_tensors
+from census_mtl.training.loop import fit
 
 TASKS = ["income", "marital"]
 IMPLS = {
@@ -111,17 +112,16 @@ def _ours(impl: str, model: str, batch: int, epochs: int, data_dir: Path, device
         name, params = OURS[model]
         network = build_model(name, layout, TASKS, params)
         train, test_x = data["train"], data["test"].x
-    config = TrainConfig.from_params(
+    config = Training.model_validate(
         {
-            "seed": 0, "device": device, "num_threads": 2, "batch_size": batch,
+            "seeds": [0], "device": device, "num_threads": 2, "batch_size": batch,
             "max_epochs": epochs, "early_stopping": {"metric": "mean_auc", "patience": epochs},
             "optimizer": {"name": "adam", "learning_rate": 1e-3}, "resume": False,
             "compile": impl == "compiled",
         }
     )  # fmt: skip
-    history = fit(
-        network, train, type(train)(train.x[:2048], train.y[:2048], train.w[:2048]), config
-    ).history
+    validation = type(train)(train.x[:2048], train.y[:2048], train.w[:2048])
+    history = fit(network, train, validation, config, seed=0).history
     network.to(torch.device(device))
     seconds = [row["seconds"] for row in history]
     started = time.perf_counter()

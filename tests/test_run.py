@@ -10,6 +10,8 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from census_mtl.config import ConfigError
+
 
 def run_kedro(project: Path, monkeypatch, pipelines: list[str], env: str = "sample", **params):
     monkeypatch.chdir(project)
@@ -30,14 +32,15 @@ def test_sample_env_ingests_and_preprocesses(project_copy, monkeypatch):
     assert not (project_copy / "data" / "05_model_input").exists()  # real outputs untouched
 
 
-def test_misspelled_parameter_fails_clearly(project_copy, monkeypatch):
-    with pytest.raises(ValueError, match="drop_columns \\['edukation'\\]"):
+def test_misspelled_parameter_fails_before_any_work(project_copy, monkeypatch):
+    with pytest.raises(ConfigError, match=r"preprocess.drop_columns = \['edukation'\]"):
         run_kedro(
             project_copy,
             monkeypatch,
             ["ingest", "preprocess"],
             preprocess={"drop_columns": ["edukation"]},
         )
+    assert not (project_copy / "data").exists()  # not even the synthetic files were written
 
 
 def test_ple_pipeline_learns_on_synthetic_data(project_copy, monkeypatch):
@@ -47,7 +50,7 @@ def test_ple_pipeline_learns_on_synthetic_data(project_copy, monkeypatch):
     for run in summary["runs"]:
         assert run["validation_auc"]["income"] > 0.7
         assert run["validation_auc"]["marital"] > 0.7
-    assert (data / "06_models" / "ple" / "model.pkl").exists()
+    assert (data / "06_models" / "ple" / "model.pt").exists()
     assert (data / "06_models" / "ple" / "checkpoints" / "last-seed1.pt").exists()
     history = pd.read_csv(data / "07_model_output" / "ple" / "training_history.csv")
     assert len(history) == sum(run["epochs"] for run in summary["runs"])

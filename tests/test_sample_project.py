@@ -20,8 +20,8 @@ from nbclient import NotebookClient
 
 from census_mtl.inference.__main__ import main as inference_cli
 from census_mtl.inference.export import export_onnx
-from census_mtl.models.artifact import from_artifact
-from census_mtl.training.data import predict
+from census_mtl.models import predict
+from census_mtl.models.artifact import load_artifact
 from tests.conftest import copy_project
 from tests.test_run import run_kedro
 
@@ -86,7 +86,7 @@ def test_cli_scores_a_file_reporting_bad_rows(sample_project, tmp_path, monkeypa
     frame.iloc[5, 0] = "old"  # bad age: reported, skipped
     path = tmp_path / "new.csv.gz"
     path.write_bytes(gzip.compress(("\n".join(_rows(frame)) + "\n").encode()))
-    common = ["--model", "data/sample/06_models/mmoe/model.pkl", "--chunksize", "10",
+    common = ["--model", "data/sample/06_models/mmoe/model.pt", "--chunksize", "10",
               "--preprocessor", "data/sample/04_feature/preprocessor.pkl"]  # fmt: skip
     out = tmp_path / "scores.csv"
     assert inference_cli(["score", str(path), "--out", str(out), *common]) == 0
@@ -113,9 +113,7 @@ def test_predict_pipeline_scores_the_catalog_input(sample_project, monkeypatch):
 
 def test_onnx_export_matches_the_trained_model(sample_project, tmp_path):
     for name in ["ple", "single_task"]:
-        model = pd.read_pickle(
-            sample_project / "data" / "sample" / "06_models" / name / "model.pkl"
-        )
+        model = load_artifact(sample_project / "data" / "sample" / "06_models" / name / "model.pt")
         path = export_onnx(model, tmp_path / f"{name}.onnx")
         assert not list(tmp_path.glob("*.data"))  # weights inside the one file
         test = pd.read_parquet(
@@ -124,7 +122,7 @@ def test_onnx_export_matches_the_trained_model(sample_project, tmp_path):
         x = test.filter(regex="^(num|cat|bin)__").to_numpy(np.float32)
         session = onnxruntime.InferenceSession(str(path))
         outputs = session.run(None, {"x": x})
-        expected = predict(from_artifact(model), torch.from_numpy(x.copy())).numpy()
+        expected = predict(model.network(), torch.from_numpy(x.copy())).numpy()
         for i in range(2):
             np.testing.assert_allclose(outputs[i], expected[:, i], rtol=1e-5, atol=1e-6)
     assert os.path.getsize(path) > 1000

@@ -16,49 +16,24 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder, StandardScaler
 
-from census_mtl.data.schema import CATEGORIES, COLUMNS, LABEL, LABEL_VALUES, NUMERIC, WEIGHT
+from census_mtl.config.project import Task
+from census_mtl.data.schema import COLUMNS, LABEL, NUMERIC, WEIGHT
 
 LABEL_PREFIX = "y__"
 WEIGHT_COLUMN = "weight"
 
 
-def check_tasks(tasks: Mapping[str, Mapping]) -> None:
-    """Raise ``ValueError`` unless every task names a known column and known positive values."""
-    if not tasks:
-        raise ValueError("preprocess.tasks is empty: define at least one task.")
-    for name, task in tasks.items():
-        unknown_keys = set(task) - {"column", "positive"}
-        if unknown_keys or "column" not in task or "positive" not in task:
-            raise ValueError(
-                f"task {name!r} needs exactly the keys 'column' and 'positive', got {sorted(task)}."
-            )
-        if task["column"] not in COLUMNS:
-            raise ValueError(
-                f"task {name!r}: unknown column {task['column']!r}; columns: {', '.join(COLUMNS)}."
-            )
-        known = LABEL_VALUES if task["column"] == LABEL else CATEGORIES[task["column"]] or ()
-        missing = [v for v in task["positive"] if v not in known]
-        if missing:
-            raise ValueError(
-                f"task {name!r}: positive values {missing} are not values of "
-                f"{task['column']!r}; allowed: {list(known)}."
-            )
-
-
-def feature_columns(tasks: Mapping[str, Mapping], drop_columns: list[str]) -> list[str]:
+def feature_columns(tasks: Mapping[str, Task], drop_columns: list[str]) -> list[str]:
     """The feature columns: all but label sources, the instance weight and ``drop_columns``."""
-    unknown = [c for c in drop_columns if c not in COLUMNS]
-    if unknown:
-        raise ValueError(f"drop_columns {unknown} are not census columns: {', '.join(COLUMNS)}.")
-    excluded = {WEIGHT, LABEL, *drop_columns, *(t["column"] for t in tasks.values())}
+    excluded = {WEIGHT, LABEL, *drop_columns, *(t.column for t in tasks.values())}
     return [c for c in COLUMNS if c not in excluded]
 
 
-def make_labels(table: pd.DataFrame, tasks: Mapping[str, Mapping]) -> pd.DataFrame:
+def make_labels(table: pd.DataFrame, tasks: Mapping[str, Task]) -> pd.DataFrame:
     """One float32 0/1 column ``y__<task>`` per task."""
     return pd.DataFrame(
         {
-            f"{LABEL_PREFIX}{name}": table[t["column"]].isin(t["positive"]).astype("float32")
+            f"{LABEL_PREFIX}{name}": table[t.column].isin(t.positive).astype("float32")
             for name, t in tasks.items()
         },
         index=table.index,

@@ -1,28 +1,40 @@
-"""Kedro hooks of the project."""
+"""Kedro hooks of the project: check the parameters first, then write synthetic data."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
+import click
 from kedro.framework.hooks import hook_impl
 
+from census_mtl.config import ConfigError, validate_params
 from census_mtl.data.schema import RAW_FILE_NAMES
 from census_mtl.data.synthetic import write_synthetic
 
 logger = logging.getLogger(__name__)
 
 
-class SyntheticDataHook:
-    """Write synthetic raw files where the environment asks for them (``synthetic_data``)."""
+class InvalidParameters(click.ClickException, ConfigError):
+    """A ``ConfigError`` that the Kedro command line prints as one message, exit code 2."""
+
+    exit_code = 2
+
+
+class ProjectHooks:
+    """Validate every parameter before any work, then write synthetic raw files if asked."""
 
     @hook_impl
     def after_context_created(self, context) -> None:
-        spec = context.params.get("synthetic_data")
-        if not spec:
+        try:
+            params = validate_params(context.params)
+        except ConfigError as exc:
+            raise InvalidParameters(str(exc)) from None
+        spec = params.synthetic_data
+        if spec is None:
             return
-        raw_dir = Path(context.project_path) / spec["raw_dir"]
+        raw_dir = Path(context.project_path) / spec.raw_dir
         if all((raw_dir / name).exists() for name in RAW_FILE_NAMES.values()):
             return
         logger.info("Writing synthetic census files to %s", raw_dir)
-        write_synthetic(raw_dir, spec["train_rows"], spec["test_rows"], spec["seed"])
+        write_synthetic(raw_dir, spec.train_rows, spec.test_rows, spec.seed)

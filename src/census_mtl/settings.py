@@ -1,8 +1,8 @@
 """Project settings: the config loader and the hooks."""
 
-from census_mtl.hooks import SyntheticDataHook
+from census_mtl.hooks import ProjectHooks
 
-HOOKS = (SyntheticDataHook(),)
+HOOKS = (ProjectHooks(),)
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -1,12 +1,12 @@
 import pytest
 import torch
 
-from census_mtl.models import MODEL_NAMES, FeatureLayout, build_model
-from census_mtl.models.artifact import from_artifact, to_artifact
+from census_mtl.models import MODEL_NAMES, FeatureLayout, ModelArtifact, TrainedRun, build_model
 from census_mtl.models.inputs import InputLinear, input_linears
 from census_mtl.models.layers import StackedMLP, run_on_shared_input
+from census_mtl.models.registry import network_params
 
-LAYOUT = FeatureLayout(3, (4, 6, 3))
+LAYOUT = FeatureLayout.unnamed(3, (4, 6, 3))
 TASKS = ["income", "marital"]
 PARAMS = {
     "ple": {
@@ -199,22 +199,46 @@ def test_initialisation_is_random_per_unit(name):
     ("name", "params", "message"),
     [
         ("plee", {}, "unknown model 'plee'; allowed: ple, cgc, mmoe, share_bottom, single_task"),
-        ("mmoe", {**PARAMS["mmoe"], "num_expert": 3}, r"unknown \['num_expert'\]"),
+        (
+            "mmoe",
+            {**PARAMS["mmoe"], "num_expert": 3},
+            r"model.num_expert: unknown key \(did you mean 'num_experts'\?\)",
+        ),
         (
             "mmoe",
             {"expert_hidden_units": [4], "gate_hidden_units": []},
-            r"missing \['num_experts'\]",
+            "model.num_experts: missing",
         ),
-        ("mmoe", {**PARAMS["mmoe"], "num_experts": 0}, "num_experts=0 must be a positive integer"),
-        ("single_task", {"hidden_units": []}, "hidden_units=\\[\\] must be a non-empty list"),
+        (
+            "mmoe",
+            {**PARAMS["mmoe"], "num_experts": 0},
+            "model.num_experts = 0: Input should be greater than or equal to 1",
+        ),
+        (
+            "single_task",
+            {"hidden_units": []},
+            r"model.hidden_units = \[\]: List should have at least 1 item",
+        ),
         (
             "share_bottom",
             {**PARAMS["share_bottom"], "norm": "group"},
-            "norm='group' must be one of",
+            "model.norm = 'group': Input should be 'batch' or 'layer'",
         ),
-        ("share_bottom", {**PARAMS["share_bottom"], "dropout": 1.0}, "dropout=1.0"),
-        ("share_bottom", {**PARAMS["share_bottom"], "activation": "swish"}, "activation='swish'"),
-        ("cgc", {**PARAMS["cgc"], "levels": PARAMS["ple"]["levels"]}, "exactly one level"),
+        (
+            "share_bottom",
+            {**PARAMS["share_bottom"], "dropout": 1.0},
+            "model.dropout = 1.0: Input should be less than 1",
+        ),
+        (
+            "share_bottom",
+            {**PARAMS["share_bottom"], "activation": "swish"},
+            "model.activation = 'swish'",
+        ),
+        (
+            "cgc",
+            {**PARAMS["cgc"], "levels": PARAMS["ple"]["levels"]},
+            "model.levels = .*at most 1 item",
+        ),
         (
             "ple",
             {
@@ -243,7 +267,7 @@ def test_initialisation_is_random_per_unit(name):
         (
             "ple",
             {**PARAMS["ple"], "levels": [{"experts_per_task": 1, "shared_experts": 1}]},
-            "missing",
+            "model.levels.0.expert_hidden_units: missing",
         ),
     ],
 )
@@ -261,12 +285,14 @@ def test_duplicate_tasks_are_rejected():
 def test_artifact_rebuilds_the_same_model(name):
     model = make(name).eval()
     other = make(name, seed=1).eval()
-    runs = [
-        {"seed": 0, "state_dict": model.state_dict()},
-        {"seed": 1, "state_dict": other.state_dict()},
-    ]
-    artifact = to_artifact(name, PARAMS[name], TASKS, LAYOUT, runs)
-    rebuilt, second = from_artifact(artifact), from_artifact(artifact, run=1)
+    runs = tuple(
+        TrainedRun(seed, 1, 1, 0.1, {t: 0.5 + seed / 10 for t in TASKS}, net.state_dict())
+        for seed, net in enumerate([model, other])
+    )
+    stored = ModelArtifact(network_params(name, PARAMS[name]), tuple(TASKS), LAYOUT, runs)
+    artifact = ModelArtifact.from_payload(stored.to_payload())  # through plain data
+    assert artifact.run_index("best") == 1 and artifact.run_index(0) == 0
+    rebuilt, second = artifact.network(), artifact.network(1)
     x = compact_batch(8)
     for task in TASKS:
         assert torch.equal(model(x)[task], rebuilt(x)[task])

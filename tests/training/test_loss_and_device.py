@@ -2,6 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from census_mtl.config import ConfigError, validate
+from census_mtl.config.training import Loss
 from census_mtl.training.device import resolve_device, set_threads
 from census_mtl.training.loss import MultiTaskLoss
 
@@ -14,6 +16,10 @@ LABELS = torch.tensor([[1.0, 1.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
 WEIGHTS = torch.tensor([1.0, 2.0, 3.0, 4.0])
 
 
+def loss(config: dict) -> Loss:
+    return validate(Loss, config, "loss", {"tasks": TASKS})
+
+
 def bce(task: str, i: int, weight=None) -> torch.Tensor:
     loss = F.binary_cross_entropy_with_logits(LOGITS[task], LABELS[:, i], reduction="none")
     w = torch.ones(4) if weight is None else weight
@@ -21,47 +27,52 @@ def bce(task: str, i: int, weight=None) -> torch.Tensor:
 
 
 def test_default_is_the_sum_of_plain_bce():
-    total, parts = MultiTaskLoss(TASKS, {})(LOGITS, LABELS, WEIGHTS)
+    total, parts = MultiTaskLoss(TASKS, loss({}))(LOGITS, LABELS, WEIGHTS)
     torch.testing.assert_close(parts["income"], bce("income", 0))
     torch.testing.assert_close(total, bce("income", 0) + bce("marital", 1))
 
 
 def test_task_weights_and_sample_weights():
-    loss = MultiTaskLoss(TASKS, {"task_weights": {"income": 3.0}, "use_sample_weight": True})
-    total, parts = loss(LOGITS, LABELS, WEIGHTS)
+    loss_fn = MultiTaskLoss(
+        TASKS, loss({"task_weights": {"income": 3.0}, "use_sample_weight": True})
+    )
+    total, parts = loss_fn(LOGITS, LABELS, WEIGHTS)
     torch.testing.assert_close(parts["marital"], bce("marital", 1, WEIGHTS))
     torch.testing.assert_close(total, 3 * bce("income", 0, WEIGHTS) + bce("marital", 1, WEIGHTS))
 
 
 def test_task_space_counts_only_inside_the_indicator_positives():
     space = {"indicator": "marital", "in_space_weight": 1.0, "out_space_weight": 0.0}
-    _, parts = MultiTaskLoss(TASKS, {"task_space": {"income": space}})(LOGITS, LABELS, WEIGHTS)
+    _, parts = MultiTaskLoss(TASKS, loss({"task_space": {"income": space}}))(
+        LOGITS, LABELS, WEIGHTS
+    )
     inside = LABELS[:, 1]
     torch.testing.assert_close(parts["income"], bce("income", 0, inside))
     half = {**space, "out_space_weight": 0.5}
-    _, parts = MultiTaskLoss(TASKS, {"task_space": {"income": half}})(LOGITS, LABELS, WEIGHTS)
+    _, parts = MultiTaskLoss(TASKS, loss({"task_space": {"income": half}}))(LOGITS, LABELS, WEIGHTS)
     torch.testing.assert_close(parts["income"], bce("income", 0, inside * 0.5 + 0.5))
 
 
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"task_weight": {}}, "unknown keys"),
-        ({"task_weights": {"incme": 1.0}}, r"unknown tasks \['incme'\]"),
+        ({"task_weight": {}}, r"loss.task_weight: unknown key \(did you mean 'task_weights'\?\)"),
+        ({"task_weights": {"incme": 1.0}}, r"task_weights keys \['incme'\] are not tasks"),
         (
-            {
-                "task_space": {
-                    "income": {"indicator": "income", "in_space_weight": 1, "out_space_weight": 0}
-                }
-            },
-            "another task",
+            {"task_weights": {"income": -1}},
+            "loss.task_weights.income = -1: Input should be greater",
         ),
-        ({"task_space": {"income": {"indicator": "marital"}}}, "needs exactly"),
+        ({"task_weights": {"income": "heavy"}}, "income = 'heavy': Input should be a valid number"),
+        (
+            {"task_space": {"income": {"indicator": "income"}}},
+            "task_space.income.indicator must be another task",
+        ),
+        ({"task_space": {"income": {"indicator": "x"}}}, r"indicator \['x'\] are not tasks"),
     ],
 )
 def test_bad_loss_config_is_explained(config, message):
-    with pytest.raises(ValueError, match=message):
-        MultiTaskLoss(TASKS, config)
+    with pytest.raises(ConfigError, match=message):
+        loss(config)
 
 
 def test_devices():

@@ -1,7 +1,8 @@
 import optuna
 import pytest
 
-from census_mtl.tuning.space import SearchSpaceError, check_space, deep_merge, sample
+from census_mtl.config import ConfigError, SearchSpace, merge_settings, validate
+from census_mtl.tuning.space import sample
 
 SPACE = {
     "model": {
@@ -64,27 +65,27 @@ def test_a_study_samples_within_the_space():
 @pytest.mark.parametrize(
     ("space", "message"),
     [
-        ({"a": {"type": "uniform", "low": 0, "high": 1}}, "a: unknown type 'uniform'"),
-        ({"a": {"type": "int", "low": 5, "high": 1}}, "a: low=5 and high=1"),
+        ({"a": {"type": "uniform", "low": 0, "high": 1}}, "model.a.type = 'uniform': Input should"),
+        ({"a": {"type": "int", "low": 5, "high": 1}}, "model.a = .*low=5 must not exceed high=1"),
         ({"a": {"type": "float", "low": 0.0, "high": 1.0, "log": True}}, "log scale needs low > 0"),
-        ({"a": {"type": "int", "low": 0}}, "needs low and high"),
-        ({"a": {"type": "int", "low": 0, "high": 2, "steps": 1}}, r"unknown keys \['steps'\]"),
-        ({"a": {"type": "categorical", "choices": []}}, "non-empty choices"),
-        ({"a": {"type": "categorical", "choices": [[16], [32]]}}, "numbers, strings"),
+        ({"a": {"type": "int", "low": 0}}, "model.a.high: missing"),
+        ({"a": {"type": "int", "low": 0, "high": 2, "steps": 1}}, r"model.a.steps: unknown key"),
+        ({"a": {"type": "categorical", "choices": []}}, "model.a.choices = \\[\\]: List should"),
+        ({"a": {"type": "categorical", "choices": [[16], [32]]}}, r"model.a.choices.0 = \[16\]"),
         (
             {"a": {"repeat": {"type": "float", "low": 1, "high": 2}, "each": {}}},
-            "a.repeat: must be an int",
+            "model.a.repeat.type = 'float': Input should be 'int'",
         ),
-        ({"a": [{"b": {"type": "int"}}]}, "a.0.b: a int needs low and high"),
+        ({"a": [{"b": {"type": "int"}}]}, "model.a.0.b.low: missing"),
     ],
 )
 def test_bad_specs_name_their_path(space, message):
-    with pytest.raises(SearchSpaceError, match=message):
-        check_space(space)
+    with pytest.raises(ConfigError, match=message):
+        validate(SearchSpace, {"model": space}, "")
 
 
-def test_deep_merge():
-    assert deep_merge({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"b": 5}, "d": [2]}) == {
+def test_merge_settings_is_deep():
+    assert merge_settings({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"b": 5}, "d": [2]}) == {
         "a": {"b": 5, "c": 2},
         "d": [2],
     }

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
-from census_mtl.models.artifact import from_artifact
+from census_mtl.atomic import atomic_path
+from census_mtl.models import ModelArtifact
 
 
 class _Probabilities(torch.nn.Module):
@@ -22,20 +22,19 @@ class _Probabilities(torch.nn.Module):
         return tuple(torch.sigmoid(logits[t]) for t in self.model.tasks)
 
 
-def export_onnx(model: Mapping, path: Path, run: int = 0) -> Path:
-    """Write run ``run`` of the model artifact as an ONNX graph with a dynamic batch size."""
-    network = from_artifact(model, run)
-    layout = model["layout"]
-    example = torch.zeros(2, layout["n_numeric"] + len(layout["cardinalities"]))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        _Probabilities(network),
-        (example,),
-        str(path),
-        input_names=["x"],
-        output_names=[f"p_{t}" for t in network.tasks],
-        dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
-        dynamo=True,
-        external_data=False,  # one self-contained file
-    )
+def export_onnx(model: ModelArtifact, path: Path, run: int = 0) -> Path:
+    """Write run ``run`` of the model as an ONNX graph with a dynamic batch size."""
+    network = model.network(run)
+    example = torch.zeros(2, model.layout.n_columns)
+    with atomic_path(path) as part:
+        torch.onnx.export(
+            _Probabilities(network),
+            (example,),
+            str(part),
+            input_names=["x"],
+            output_names=[f"p_{t}" for t in network.tasks],
+            dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+            dynamo=True,
+            external_data=False,  # one self-contained file
+        )
     return path

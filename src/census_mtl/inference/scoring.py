@@ -8,36 +8,24 @@ errors: the encoder maps them to each field's unknown slot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 
 import pandas as pd
 import pandera.pandas as pa
 import torch
 from sklearn.compose import ColumnTransformer
 
+from census_mtl.config.project import Predict
 from census_mtl.data.schema import COLUMNS, LABEL
+from census_mtl.data.validation import CENSUS_SCHEMA, failure_cases
 from census_mtl.features import encode
-from census_mtl.models.artifact import from_artifact
-from census_mtl.pipelines.ingest.nodes import CENSUS_SCHEMA
-from census_mtl.training.data import predict
+from census_mtl.models import ModelArtifact, predict
 
 BAD_ROW_COLUMNS = ["line", "column", "value", "problem"]
-ON_BAD_ROWS = ("skip", "fail")
 
 
 class ScoringError(ValueError):
     """Rows of the input cannot be scored and ``on_bad_rows`` is ``fail``."""
-
-
-def pick_run(model: Mapping, run: str | int) -> int:
-    """Index of the run to score with: ``best`` (validation mean AUC) or a seed."""
-    runs = model["runs"]
-    if run == "best":
-        return max(range(len(runs)), key=lambda i: sum(runs[i]["validation_auc"].values()))
-    seeds = [r["seed"] for r in runs]
-    if run not in seeds:
-        raise ValueError(f"predict.run {run!r}: use 'best' or one of the trained seeds {seeds}.")
-    return seeds.index(run)
 
 
 def _name_columns(chunk: pd.DataFrame) -> pd.DataFrame:
@@ -58,7 +46,7 @@ def check_rows(chunk: pd.DataFrame, first_line: int) -> tuple[pd.DataFrame, pd.D
     try:
         return schema.validate(named, lazy=True), pd.DataFrame(columns=BAD_ROW_COLUMNS)
     except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases.dropna(subset=["index"]).drop_duplicates(["column", "index"])
+        cases = failure_cases(exc)
         bad = pd.DataFrame(
             {
                 "line": cases["index"].astype(int) + first_line,
@@ -71,33 +59,35 @@ def check_rows(chunk: pd.DataFrame, first_line: int) -> tuple[pd.DataFrame, pd.D
         return schema.validate(named[keep]), bad.reset_index(drop=True)
 
 
+def _fail_on(bad: pd.DataFrame) -> None:
+    listing = "\n  ".join(
+        f"line {r.line}, column {r.column!r}: {r.problem} failed on {r.value!r}"
+        for r in bad.head(10).itertuples()
+    )
+    raise ScoringError(
+        f"{bad['line'].nunique()} bad rows (first ones below); set "
+        f"predict.on_bad_rows: skip to score the others.\n  {listing}"
+    )
+
+
 def score_chunks(
     chunks: Iterable[pd.DataFrame],
     preprocessor: ColumnTransformer,
-    model: Mapping,
-    settings: Mapping,
+    model: ModelArtifact,
+    settings: Predict,
 ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     """For each chunk: ``line`` and ``p_<task>`` per scored row, and the bad-row report."""
-    if settings["on_bad_rows"] not in ON_BAD_ROWS:
-        raise ValueError(f"predict.on_bad_rows {settings['on_bad_rows']!r}: use skip or fail.")
-    network = from_artifact(model, pick_run(model, settings["run"]))
+    network = model.network(model.run_index(settings.run))
     first_line = 1
     for chunk in chunks:
         rows, bad = check_rows(chunk, first_line)
-        if len(bad) and settings["on_bad_rows"] == "fail":
-            listing = "\n  ".join(
-                f"line {r.line}, column {r.column!r}: {r.problem} failed on {r.value!r}"
-                for r in bad.head(10).itertuples()
-            )
-            raise ScoringError(
-                f"{bad['line'].nunique()} bad rows (first ones below); set "
-                f"predict.on_bad_rows: skip to score the others.\n  {listing}"
-            )
+        if len(bad) and settings.on_bad_rows == "fail":
+            _fail_on(bad)
         lines = rows.index.to_numpy() + first_line
         x = torch.from_numpy(encode(preprocessor, rows).to_numpy(copy=True))
-        probs = predict(network, x, settings["batch_size"]).numpy()
+        probs = predict(network, x, settings.batch_size).numpy()
         scored = pd.DataFrame({"line": lines})
-        for i, task in enumerate(model["tasks"]):
+        for i, task in enumerate(model.tasks):
             scored[f"p_{task}"] = probs[:, i]
         first_line += len(chunk)
         yield scored, bad

@@ -1,40 +1,136 @@
-"""A trained model as plain data: weights plus what rebuilds it (no pickled class)."""
+"""A trained model: what rebuilds the network, plus one set of weights per training seed.
+
+``ModelArtifact`` is frozen and typed. ``to_payload``/``from_payload`` turn it into a dict of
+JSON text and tensors (no class of the project inside), which ``ModelArtifactDataset`` stores
+with ``torch.save`` and loads with ``weights_only=True``: loading a model never runs code.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import pickle
+import zipfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
 
 import torch
 
+from census_mtl.atomic import atomic_path
+from census_mtl.config import NetworkParams
 from census_mtl.models.inputs import FeatureLayout
-from census_mtl.models.registry import build_model
+from census_mtl.models.registry import build_model, network_params
+
+FORMAT = "census-mtl model v1"
 
 
-def to_artifact(
-    name: str, params: Mapping, tasks: Sequence[str], layout: FeatureLayout, runs: Sequence[Mapping]
-) -> dict:
-    """Built-in types and CPU tensors that ``from_artifact`` turns back into models.
-
-    ``runs`` holds one trained instance per seed: a ``state_dict`` and any plain-data facts
-    about it (seed, best epoch, validation AUC).
-    """
-    return {
-        "name": name,
-        "params": dict(params),
-        "tasks": list(tasks),
-        "layout": {"n_numeric": layout.n_numeric, "cardinalities": list(layout.cardinalities)},
-        "runs": [
-            {**run, "state_dict": {k: v.detach().cpu() for k, v in run["state_dict"].items()}}
-            for run in runs
-        ],
-    }
+class ArtifactError(ValueError):
+    """A file is not a model of this project, or not one this version can read."""
 
 
-def from_artifact(artifact: Mapping, run: int = 0) -> torch.nn.Module:
-    """Rebuild the ``run``-th trained instance of ``to_artifact``, in evaluation mode."""
-    layout = FeatureLayout(
-        artifact["layout"]["n_numeric"], tuple(artifact["layout"]["cardinalities"])
-    )
-    model = build_model(artifact["name"], layout, artifact["tasks"], artifact["params"])
-    model.load_state_dict(artifact["runs"][run]["state_dict"])
-    return model.eval()
+@dataclass(frozen=True)
+class TrainedRun:
+    """One trained instance: its seed, best epoch and validation AUC, and its weights."""
+
+    seed: int
+    best_epoch: int
+    epochs: int
+    seconds_per_epoch: float
+    validation_auc: dict[str, float]
+    state_dict: dict[str, torch.Tensor]
+
+    def facts(self) -> dict:
+        """Everything but the weights, as plain data."""
+        return {k: v for k, v in asdict(self).items() if k != "state_dict"}
+
+
+@dataclass(frozen=True)
+class ModelArtifact:
+    """A network's name, parameters, tasks and input layout, and its trained runs."""
+
+    params: NetworkParams
+    tasks: tuple[str, ...]
+    layout: FeatureLayout
+    runs: tuple[TrainedRun, ...]
+
+    @property
+    def name(self) -> str:
+        return self.params.name
+
+    def network(self, run: int = 0) -> torch.nn.Module:
+        """The ``run``-th trained instance, rebuilt, in evaluation mode."""
+        model = build_model(self.name, self.layout, list(self.tasks), self.params)
+        model.load_state_dict(self.runs[run].state_dict)
+        return model.eval()
+
+    def run_index(self, choice: Literal["best"] | int = "best") -> int:
+        """Index of the run with the best mean validation AUC (``best``) or of a seed."""
+        if choice == "best":
+            return max(
+                range(len(self.runs)), key=lambda i: sum(self.runs[i].validation_auc.values())
+            )
+        seeds = [run.seed for run in self.runs]
+        if choice not in seeds:
+            raise ArtifactError(f"run {choice!r}: use 'best' or one of the trained seeds {seeds}.")
+        return seeds.index(choice)
+
+    def to_payload(self) -> dict:
+        """JSON text of everything but the weights, and the weights as ``run<i>.<key>``."""
+        meta = {
+            "format": FORMAT,
+            "params": self.params.model_dump(),
+            "tasks": list(self.tasks),
+            "layout": self.layout.to_dict(),
+            "runs": [run.facts() for run in self.runs],
+        }
+        weights = {
+            f"run{i}.{key}": value.detach().cpu().contiguous()
+            for i, run in enumerate(self.runs)
+            for key, value in run.state_dict.items()
+        }
+        return {"meta": json.dumps(meta), "weights": weights}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping) -> ModelArtifact:
+        """The artifact of ``to_payload``; anything else raises ``ArtifactError``."""
+        try:
+            meta = json.loads(payload["meta"])
+            weights = payload["weights"]
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"not a census-mtl model ({exc!r})") from None
+        if meta.get("format") != FORMAT:
+            raise ArtifactError(f"unknown model format {meta.get('format')!r}; retrain it.")
+        runs = tuple(
+            TrainedRun(**facts, state_dict=_run_weights(weights, i))
+            for i, facts in enumerate(meta["runs"])
+        )
+        params = network_params(meta["params"]["name"], meta["params"])
+        layout = FeatureLayout.from_dict(meta["layout"])
+        return cls(params, tuple(meta["tasks"]), layout, runs)
+
+
+def _run_weights(weights: Mapping[str, torch.Tensor], run: int) -> dict[str, torch.Tensor]:
+    prefix = f"run{run}."
+    return {k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)}
+
+
+def load_artifact(path: Path) -> ModelArtifact:
+    """The model in ``path``; a file that is not one raises ``ArtifactError`` naming it."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: no such model file; train the model first.") from None
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ArtifactError(f"{path}: not a census-mtl model file ({first_line}).") from None
+    try:
+        return ModelArtifact.from_payload(payload)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{path}: {exc}") from None
+
+
+def save_artifact(artifact: ModelArtifact, path: Path) -> None:
+    """Write ``artifact`` to ``path`` atomically (a kill leaves the previous file whole)."""
+    with atomic_path(path) as part:
+        torch.save(artifact.to_payload(), part)

@@ -20,15 +20,35 @@ from torch import nn
 
 @dataclass(frozen=True)
 class FeatureLayout:
-    """Numeric feature count and each categorical field's cardinality (unknown slot included)."""
+    """The compact model input: numeric column names, then each categorical field's name and
+    cardinality (unknown slot included). One shape everywhere: ``feature_layout.json`` and the
+    model artifact both hold ``to_dict()``, ``{numeric: [...], categorical: {name: size}}``.
+    """
 
-    n_numeric: int
-    cardinalities: tuple[int, ...]
+    numeric: tuple[str, ...]
+    categorical: tuple[tuple[str, int], ...]
 
     @classmethod
     def from_dict(cls, layout: Mapping) -> FeatureLayout:
-        """Build from the ``feature_layout`` dataset: ``{numeric: [...], categorical: {...}}``."""
-        return cls(len(layout["numeric"]), tuple(layout["categorical"].values()))
+        """From the ``feature_layout`` dataset: ``{numeric: [...], categorical: {...}}``."""
+        return cls(tuple(layout["numeric"]), tuple(dict(layout["categorical"]).items()))
+
+    @classmethod
+    def unnamed(cls, n_numeric: int, cardinalities: Sequence[int]) -> FeatureLayout:
+        """A layout of ``n_numeric`` numbers and fields of ``cardinalities`` (tests, benchmarks)."""
+        fields = tuple((f"cat__{i}", int(c)) for i, c in enumerate(cardinalities))
+        return cls(tuple(f"num__{i}" for i in range(n_numeric)), fields)
+
+    def to_dict(self) -> dict:
+        return {"numeric": list(self.numeric), "categorical": dict(self.categorical)}
+
+    @property
+    def n_numeric(self) -> int:
+        return len(self.numeric)
+
+    @property
+    def cardinalities(self) -> tuple[int, ...]:
+        return tuple(size for _, size in self.categorical)
 
     @property
     def n_columns(self) -> int:

@@ -1,4 +1,4 @@
-"""Model input frames as in-memory tensors, batched prediction and per-task AUC."""
+"""Model input frames as in-memory tensors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import roc_auc_score
 
 from census_mtl.features import LABEL_PREFIX, WEIGHT_COLUMN
 from census_mtl.models import FeatureLayout
@@ -74,24 +73,3 @@ def training_inputs(
     """Tasks, layout and tensors of the training and validation model input."""
     tasks, layout = task_names(train), FeatureLayout.from_dict(feature_layout)
     return tasks, layout, to_tensors(train, tasks, layout), to_tensors(validation, tasks, layout)
-
-
-@torch.no_grad()
-def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
-    """Probabilities ``(N, tasks)`` in evaluation mode, in the order of ``model.tasks``."""
-    was_training = model.training
-    model.eval()
-    chunks = []
-    for start in range(0, len(x), batch_size):
-        logits = model(x[start : start + batch_size])
-        chunks.append(torch.stack([logits[t] for t in model.tasks], dim=1))
-    model.train(was_training)
-    return torch.sigmoid(torch.cat(chunks)).cpu()
-
-
-def task_aucs(labels: torch.Tensor, probs: torch.Tensor, tasks: Sequence[str]) -> dict[str, float]:
-    """ROC AUC of each task on its own (never over the tasks' outputs concatenated)."""
-    return {
-        task: float(roc_auc_score(labels[:, i].cpu().numpy(), probs[:, i].numpy()))
-        for i, task in enumerate(tasks)
-    }

@@ -9,72 +9,24 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 
 import torch
 from tqdm.auto import tqdm
 
-from census_mtl.training.data import TensorData, predict, task_aucs
+from census_mtl.config.training import Optimizer, Training
+from census_mtl.metrics import task_aucs
+from census_mtl.models.prediction import predict
+from census_mtl.training.checkpoints import Checkpoints
+from census_mtl.training.data import TensorData
 from census_mtl.training.device import resolve_device, set_threads
 from census_mtl.training.loss import MultiTaskLoss
 
 logger = logging.getLogger(__name__)
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training settings (``training_defaults`` merged with a model's ``training``)."""
-
-    seed: int = 42
-    device: str = "auto"
-    num_threads: int | None = None
-    optimizer: Mapping[str, Any] = field(default_factory=lambda: {"name": "adam"})
-    batch_size: int = 1024
-    eval_batch_size: int = 16384
-    max_epochs: int = 20
-    early_stopping: Mapping[str, Any] = field(
-        default_factory=lambda: {"metric": "mean_auc", "patience": 3}
-    )
-    loss: Mapping[str, Any] = field(default_factory=dict)
-    checkpoint_dir: str | None = None
-    resume: bool = True
-    compile: bool = False
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> TrainConfig:
-        allowed = cls.__dataclass_fields__
-        unknown = sorted(set(params) - set(allowed))
-        if unknown:
-            raise ValueError(f"training: unknown keys {unknown}; allowed: {sorted(allowed)}.")
-        config = cls(**params)
-        for key in ("batch_size", "eval_batch_size", "max_epochs"):
-            value = getattr(config, key)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"training.{key} must be a positive integer, got {value!r}.")
-        for key in ("resume", "compile"):
-            if not isinstance(getattr(config, key), bool):
-                raise ValueError(
-                    f"training.{key} must be true or false, got {getattr(config, key)!r}."
-                )
-        name = config.optimizer.get("name")
-        if name not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {name!r}; allowed: {sorted(OPTIMIZERS)}.")
-        extra = set(config.optimizer) - {"name", "learning_rate", "weight_decay"}
-        if extra:
-            raise ValueError(
-                f"optimizer: unknown keys {sorted(extra)}; allowed: name, learning_rate, "
-                "weight_decay."
-            )
-        if set(config.early_stopping) != {"metric", "patience"}:
-            raise ValueError("early_stopping needs exactly the keys 'metric' and 'patience'.")
-        return config
 
 
 @dataclass
@@ -86,125 +38,161 @@ class FitResult:
     history: list[dict[str, float]]
 
 
-def _score(aucs: Mapping[str, float], metric: str) -> float:
-    if metric == "mean_auc":
-        return sum(aucs.values()) / len(aucs)
-    if metric not in aucs:
-        raise ValueError(
-            f"early_stopping.metric {metric!r}: use 'mean_auc' or one of {list(aucs)}."
-        )
-    return aucs[metric]
+@dataclass
+class Progress:
+    """Where a training run stands; a checkpoint stores it as a plain dict."""
+
+    epoch: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: float = -math.inf
+    bad_epochs: int = 0
+    stopped: bool = False
+
+    def record(self, row: dict[str, float], score: float, patience: int) -> bool:
+        """Add an epoch's row; return whether it is the best so far."""
+        self.history.append(row)
+        if score > self.best_score:
+            self.best_score, self.best_epoch, self.bad_epochs = score, self.epoch, 0
+            return True
+        self.bad_epochs += 1
+        self.stopped = self.bad_epochs >= patience
+        return False
 
 
-def _save(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.part")
-    torch.save(payload, part)
-    os.replace(part, path)
+def _clone(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def make_optimizer(model: torch.nn.Module, spec: Optimizer) -> torch.optim.Optimizer:
+    """Adam or AdamW over every parameter, fused: one kernel for every parameter's update."""
+    return OPTIMIZERS[spec.name](
+        model.parameters(), lr=spec.learning_rate, weight_decay=spec.weight_decay, fused=True
+    )
+
+
+def train_epoch(
+    forward: Callable, data: TensorData, order: torch.Tensor, batch_size: int,
+    loss_fn: MultiTaskLoss, optimizer: torch.optim.Optimizer, desc: str,
+) -> list[float]:  # fmt: skip
+    """One pass over ``data`` in ``order``; the mean total and per-task losses."""
+    sums = torch.zeros(len(loss_fn.tasks) + 1, device=order.device)
+    batches = range(0, len(data), batch_size)
+    for start in tqdm(batches, desc=desc, leave=False, disable=None):
+        index = order[start : start + batch_size]
+        if len(index) < 2:  # batch norm needs two rows; drop a lone last row
+            continue
+        x, y, w = data.rows(index)
+        total, per_task = loss_fn(forward(x), y, w)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        sums += torch.stack([total.detach(), *(v.detach() for v in per_task.values())])
+    return (sums / len(batches)).tolist()  # waits for the device: time the whole epoch
+
+
+def history_row(epoch: int, seconds: float, losses: list[float], aucs: dict) -> dict[str, float]:
+    """An epoch's history row: losses, validation AUC per task and their mean."""
+    row = {"epoch": epoch, "seconds": seconds, "train_loss": losses[0]}
+    row |= {f"train_loss_{t}": v for t, v in zip(aucs, losses[1:], strict=True)}
+    return (
+        row
+        | {f"val_auc_{t}": v for t, v in aucs.items()}
+        | {"val_mean_auc": sum(aucs.values()) / len(aucs)}
+    )
+
+
+def score_key(metric: str) -> str:
+    """The history column that early stopping (or a tuning objective) reads for ``metric``."""
+    return "val_mean_auc" if metric == "mean_auc" else f"val_auc_{metric}"
+
+
+class _Run:
+    """One seed's training: model, optimiser, batch order generator, progress, best weights."""
+
+    def __init__(self, model, settings: Training, seed: int, device: torch.device) -> None:
+        self.model, self.settings, self.seed, self.device = model, settings, seed, device
+        self.loss_fn = MultiTaskLoss(model.tasks, settings.loss)
+        self.optimizer = make_optimizer(model.to(device), settings.optimizer)
+        self.forward = torch.compile(model) if settings.compile else model  # same parameters
+        self.generator = torch.Generator().manual_seed(seed)
+        self.progress, self.best_state = Progress(), _clone(model)
+
+    @property
+    def finished(self) -> bool:
+        return self.progress.epoch >= self.settings.max_epochs or self.progress.stopped
+
+    def epoch(self, train: TensorData, validation: TensorData) -> dict[str, float]:
+        """Train one epoch, score it on validation, keep the weights if they are the best."""
+        progress, settings, model = self.progress, self.settings, self.model
+        progress.epoch += 1
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(train), generator=self.generator).to(self.device)
+        losses = train_epoch(self.forward, train, order, settings.batch_size, self.loss_fn,
+                             self.optimizer, f"epoch {progress.epoch}")  # fmt: skip
+        seconds = time.perf_counter() - started
+        probs = predict(model, validation.x, settings.eval_batch_size)
+        aucs = task_aucs(validation.y, probs, model.tasks)
+        row = history_row(progress.epoch, seconds, losses, aucs)
+        _log_epoch(row, model.tasks)
+        stopping = settings.early_stopping
+        if progress.record(row, row[score_key(stopping.metric)], stopping.patience):
+            self.best_state = _clone(model)
+        return row
+
+    def snapshot(self, fingerprint: str) -> dict:
+        return {
+            "fingerprint": fingerprint,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "best_model": self.best_state,
+            "state": asdict(self.progress),
+        }
+
+    def restore(self, saved: dict) -> None:
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.generator.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])
+        self.best_state, self.progress = saved["best_model"], Progress(**saved["state"])
+        logger.info("Resuming seed %d after epoch %d.", self.seed, self.progress.epoch)
 
 
 def fit(
-    model: torch.nn.Module,
-    train: TensorData,
-    validation: TensorData,
-    config: TrainConfig,
-    fingerprint: str = "",
+    model: torch.nn.Module, train: TensorData, validation: TensorData, settings: Training,
+    seed: int, checkpoints: Checkpoints | None = None, fingerprint: str = "",
     on_epoch_end: Callable[[dict[str, float]], None] | None = None,
-) -> FitResult:
-    """Train ``model`` (built with ``config.seed`` set) and return its best epoch.
+) -> FitResult:  # fmt: skip
+    """Train ``model`` (built after ``torch.manual_seed(seed)``) and return its best epoch.
 
     ``on_epoch_end`` receives each epoch's history row once its checkpoint is written; an
     exception it raises (Optuna's ``TrialPruned``, say) stops the training there.
     """
-    tasks = model.tasks
-    device = resolve_device(config.device)
-    set_threads(config.num_threads)
-    loss_fn = MultiTaskLoss(tasks, config.loss)
-    opt_params = dict(config.optimizer)
-    optimizer = OPTIMIZERS[opt_params.pop("name")](
-        model.to(device).parameters(),
-        lr=opt_params.get("learning_rate", 1e-3),
-        weight_decay=opt_params.get("weight_decay", 0.0),
-        fused=True,  # one kernel for every parameter's update
-    )
-    forward = torch.compile(model) if config.compile else model  # same parameters, fused kernels
-    generator = torch.Generator().manual_seed(config.seed)
-    state: dict[str, Any] = {"epoch": 0, "history": [], "best_epoch": 0, "best_score": -math.inf}
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    checkpoint = (
-        Path(config.checkpoint_dir) / f"last-seed{config.seed}.pt"
-        if config.checkpoint_dir
-        else None
-    )
-    if config.resume and checkpoint is not None and checkpoint.exists():
-        saved = torch.load(checkpoint, map_location=device, weights_only=True)
-        if saved["fingerprint"] == fingerprint:
-            model.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            generator.set_state(saved["generator"])
-            torch.set_rng_state(saved["torch_rng"])
-            best_state, state = saved["best_model"], saved["state"]
-            logger.info("Resuming from %s after epoch %d.", checkpoint, state["epoch"])
-        else:
-            logger.warning("Ignoring %s: it belongs to another configuration or data.", checkpoint)
-    metric, patience = config.early_stopping["metric"], config.early_stopping["patience"]
-    train, validation, n = train.to(device), validation.to(device), len(train)
-    logger.info(
-        "Training on %s: %d rows, batch %d, seed %d.", device, n, config.batch_size, config.seed
-    )
-    while state["epoch"] < config.max_epochs and not state.get("stopped"):
-        state["epoch"] += 1
-        epoch, started = state["epoch"], time.perf_counter()
-        model.train()
-        order = torch.randperm(n, generator=generator).to(device)
-        sums = torch.zeros(len(tasks) + 1, device=device)
-        batches = range(0, n, config.batch_size)
-        for start in tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=None):
-            index = order[start : start + config.batch_size]
-            if len(index) < 2:  # batch norm needs two rows; drop a lone last row
-                continue
-            x, y, w = train.rows(index)
-            total, per_task = loss_fn(forward(x), y, w)
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            optimizer.step()
-            sums += torch.stack([total.detach(), *(v.detach() for v in per_task.values())])
-        means = (sums / len(batches)).tolist()  # waits for the device: time the whole epoch
-        seconds = time.perf_counter() - started
-        aucs = task_aucs(validation.y, predict(model, validation.x, config.eval_batch_size), tasks)
-        score = _score(aucs, metric)
-        row = {"epoch": epoch, "seconds": seconds, "train_loss": means[0]}
-        row |= {f"train_loss_{t}": v for t, v in zip(tasks, means[1:], strict=True)}
-        row |= {f"val_auc_{t}": v for t, v in aucs.items()} | {
-            "val_mean_auc": _score(aucs, "mean_auc")
-        }
-        state["history"].append(row)
-        logger.info(
-            "epoch %d: loss %.4f, validation AUC %s (%.1fs)",
-            epoch, means[0], ", ".join(f"{t} {v:.4f}" for t, v in aucs.items()), seconds,
-        )  # fmt: skip
-        if score > state["best_score"]:
-            state["best_score"], state["best_epoch"], state["bad_epochs"] = score, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            state["bad_epochs"] = state.get("bad_epochs", 0) + 1
-            state["stopped"] = state["bad_epochs"] >= patience
-        if checkpoint is not None:
-            _save(
-                checkpoint,
-                {
-                    "fingerprint": fingerprint,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "generator": generator.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "best_model": best_state,
-                    "state": state,
-                },
-            )
+    device = resolve_device(settings.device)
+    set_threads(settings.num_threads)
+    run = _Run(model, settings, seed, device)
+    if checkpoints is not None and settings.resume:
+        saved = checkpoints.load(seed, fingerprint, device)
+        if saved is not None:
+            run.restore(saved)
+    train, validation = train.to(device), validation.to(device)
+    logger.info("Training on %s: %d rows, batch %d, seed %d.", device, len(train),
+                settings.batch_size, seed)  # fmt: skip
+    while not run.finished:
+        row = run.epoch(train, validation)
+        if checkpoints is not None:
+            checkpoints.save(seed, run.snapshot(fingerprint))
         if on_epoch_end is not None:
             on_epoch_end(row)
-    model.load_state_dict(best_state)
-    return FitResult(
-        {k: v.cpu() for k, v in best_state.items()}, state["best_epoch"], state["history"]
-    )
+    model.load_state_dict(run.best_state)
+    best = {k: v.cpu() for k, v in run.best_state.items()}
+    return FitResult(best, run.progress.best_epoch, run.progress.history)
+
+
+def _log_epoch(row: dict[str, float], tasks: list[str]) -> None:
+    aucs = ", ".join(f"{t} {row[f'val_auc_{t}']:.4f}" for t in tasks)
+    logger.info("epoch %d: loss %.4f, validation AUC %s (%.1fs)",
+                row["epoch"], row["train_loss"], aucs, row["seconds"])  # fmt: skip

@@ -5,7 +5,7 @@ product of its sample weight (census ``instance_weight``, when ``use_sample_weig
 task with a ``task_space``, ``in_space_weight`` where the indicator task's label is 1 and
 ``out_space_weight`` elsewhere (TorchEasyRec's task-space indicator: with
 ``out_space_weight: 0`` a task learns only inside the other task's positives). The total is
-``sum(task_weight * task_loss)``.
+``sum(task_weight * task_loss)``. The settings are declared in ``census_mtl.config.training``.
 """
 
 from __future__ import annotations
@@ -15,39 +15,17 @@ from collections.abc import Mapping, Sequence
 import torch
 import torch.nn.functional as F
 
-SPACE_KEYS = {"indicator", "in_space_weight", "out_space_weight"}
+from census_mtl.config.training import Loss
 
 
 class MultiTaskLoss:
     """Callable ``(logits, labels, sample_weight) -> (total, {task: loss})``."""
 
-    def __init__(self, tasks: Sequence[str], config: Mapping) -> None:
-        allowed = {"task_weights", "use_sample_weight", "task_space"}
-        unknown = set(config) - allowed
-        if unknown:
-            raise ValueError(f"loss: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}.")
+    def __init__(self, tasks: Sequence[str], config: Loss) -> None:
         self.tasks = list(tasks)
-        weights = dict(config.get("task_weights") or {})
-        spaces = dict(config.get("task_space") or {})
-        for where, named in (("task_weights", weights), ("task_space", spaces)):
-            stray = set(named) - set(tasks)
-            if stray:
-                raise ValueError(
-                    f"loss.{where}: unknown tasks {sorted(stray)}; tasks: {self.tasks}."
-                )
-        for task, space in spaces.items():
-            if (
-                set(space) != SPACE_KEYS
-                or space["indicator"] not in tasks
-                or space["indicator"] == task
-            ):
-                raise ValueError(
-                    f"loss.task_space.{task} needs exactly {sorted(SPACE_KEYS)}, with indicator "
-                    f"another task of {self.tasks}; got {dict(space)}."
-                )
-        self.task_weights = [float(weights.get(t, 1.0)) for t in self.tasks]
-        self.spaces = spaces
-        self.use_sample_weight = bool(config.get("use_sample_weight", False))
+        self.task_weights = [float(config.task_weights.get(t, 1.0)) for t in self.tasks]
+        self.spaces = config.task_space
+        self.use_sample_weight = config.use_sample_weight
 
     def __call__(
         self, logits: Mapping[str, torch.Tensor], labels: torch.Tensor, sample_weight: torch.Tensor
@@ -57,8 +35,8 @@ class MultiTaskLoss:
             row_weight = sample_weight if self.use_sample_weight else None
             space = self.spaces.get(task)
             if space:
-                inside = labels[:, self.tasks.index(space["indicator"])] > 0.5
-                in_out = torch.where(inside, space["in_space_weight"], space["out_space_weight"])
+                inside = labels[:, self.tasks.index(space.indicator)] > 0.5
+                in_out = torch.where(inside, space.in_space_weight, space.out_space_weight)
                 row_weight = in_out if row_weight is None else row_weight * in_out
             if row_weight is None:
                 per_task[task] = F.binary_cross_entropy_with_logits(logits[task], labels[:, i])

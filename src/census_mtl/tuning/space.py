@@ -8,7 +8,8 @@ A space mirrors the parameters it produces. Leaves are constants or distribution
 
 In a list of hidden units a sampled ``0`` removes that layer, so ``gate_hidden_units:
 [{type: categorical, choices: [0, 16]}]`` searches a linear gate against a 16-unit one. Each
-distribution's Optuna name is its path, e.g. ``model.levels.1.shared_experts``.
+distribution's Optuna name is its path, e.g. ``model.levels.1.shared_experts``. The shape is
+declared and checked in ``census_mtl.config.tuning``.
 """
 
 from __future__ import annotations
@@ -18,69 +19,9 @@ from typing import Any
 
 import optuna
 
-NUMERIC_KEYS = {"type", "low", "high", "step", "log"}
-
-
-class SearchSpaceError(ValueError):
-    """A search-space declaration is not valid."""
-
 
 def _is_distribution(node: Any) -> bool:
     return isinstance(node, Mapping) and "type" in node
-
-
-def check_space(node: Any, path: str = "") -> None:
-    """Raise ``SearchSpaceError`` naming the path of the first bad declaration."""
-    where = path or "search_space"
-    if _is_distribution(node):
-        kind = node["type"]
-        if kind in ("int", "float"):
-            extra = set(node) - NUMERIC_KEYS
-            if extra:
-                raise SearchSpaceError(
-                    f"{where}: unknown keys {sorted(extra)} for a {kind}; allowed: low, high, "
-                    "step, log."
-                )
-            if "low" not in node or "high" not in node:
-                raise SearchSpaceError(f"{where}: a {kind} needs low and high.")
-            low, high = node["low"], node["high"]
-            if not all(isinstance(v, int | float) for v in (low, high)) or low > high:
-                raise SearchSpaceError(
-                    f"{where}: low={low!r} and high={high!r} must be numbers, low <= high."
-                )
-            if node.get("log") and low <= 0:
-                raise SearchSpaceError(f"{where}: a log scale needs low > 0, got {low}.")
-            if node.get("log") and node.get("step") not in (None, 1):
-                raise SearchSpaceError(f"{where}: step and log cannot be combined.")
-        elif kind == "categorical":
-            choices = node.get("choices")
-            if set(node) != {"type", "choices"} or not isinstance(choices, list) or not choices:
-                raise SearchSpaceError(
-                    f"{where}: a categorical needs exactly a non-empty choices list."
-                )
-            if not all(c is None or isinstance(c, bool | int | float | str) for c in choices):
-                raise SearchSpaceError(
-                    f"{where}: choices must be numbers, strings, booleans or null."
-                )
-        else:
-            raise SearchSpaceError(
-                f"{where}: unknown type {kind!r}; allowed: int, float, categorical."
-            )
-    elif isinstance(node, Mapping) and "repeat" in node:
-        if set(node) != {"repeat", "each"} or not _is_distribution(node["repeat"]):
-            raise SearchSpaceError(
-                f"{where}: repeat needs an int distribution and an 'each' space."
-            )
-        if node["repeat"]["type"] != "int" or node["repeat"]["low"] < 1:
-            raise SearchSpaceError(f"{where}.repeat: must be an int distribution with low >= 1.")
-        check_space(node["repeat"], f"{where}.repeat")
-        check_space(node["each"], f"{where}.each")
-    elif isinstance(node, Mapping):
-        for key, child in node.items():
-            check_space(child, f"{path}.{key}" if path else str(key))
-    elif isinstance(node, list):
-        for i, child in enumerate(node):
-            check_space(child, f"{where}.{i}")
 
 
 def _suggest(trial: optuna.Trial, name: str, spec: Mapping) -> Any:
@@ -104,14 +45,3 @@ def sample(trial: optuna.Trial, node: Any, path: str = "") -> Any:
         values = [sample(trial, child, f"{path}.{i}") for i, child in enumerate(node)]
         return [v for v in values if v != 0] if all(isinstance(v, int) for v in values) else values
     return node
-
-
-def deep_merge(base: Mapping, override: Mapping) -> dict:
-    """``base`` with ``override`` merged in, key by key for nested mappings."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

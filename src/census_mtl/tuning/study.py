@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import optuna
 from optuna.storages import JournalStorage
@@ -13,10 +12,9 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 
-logger = logging.getLogger(__name__)
+from census_mtl.config.tuning import Pruner, Tuning
 
-PRUNERS = ("median", "hyperband", "threshold", "none")
-OBJECTIVES = "'mean_auc', a task name, or 'multi' (every task's AUC: a Pareto front)"
+logger = logging.getLogger(__name__)
 
 
 def make_storage(url: str) -> str | JournalStorage:
@@ -30,31 +28,26 @@ def make_storage(url: str) -> str | JournalStorage:
     return url
 
 
-def make_pruner(spec: Mapping[str, Any]) -> optuna.pruners.BasePruner:
-    kind = spec.get("type", "median")
-    options = {k: v for k, v in spec.items() if k != "type"}
-    if kind == "median":
+def make_pruner(spec: Pruner) -> optuna.pruners.BasePruner:
+    """The Optuna pruner of ``tuning.pruner``; its other keys are the pruner's arguments."""
+    options = spec.model_dump(exclude={"type"})
+    if spec.type == "median":
         return optuna.pruners.MedianPruner(**options)
-    if kind == "hyperband":
+    if spec.type == "hyperband":
         return optuna.pruners.HyperbandPruner(**options)
-    if kind == "threshold":
+    if spec.type == "threshold":
         return optuna.pruners.ThresholdPruner(**options)
-    if kind == "none":
-        return optuna.pruners.NopPruner()
-    raise ValueError(f"unknown pruner {kind!r}; allowed: {', '.join(PRUNERS)}.")
+    return optuna.pruners.NopPruner()
 
 
-def open_study(name: str, settings: Mapping[str, Any], tasks: list[str]) -> optuna.Study:
+def open_study(name: str, settings: Tuning, tasks: list[str]) -> optuna.Study:
     """Create the study, or load it when it exists (so an interrupted study goes on)."""
-    objective = settings["objective"]
-    if objective not in ("mean_auc", "multi", *tasks):
-        raise ValueError(f"tuning.objective {objective!r}: use {OBJECTIVES}.")
-    multi = objective == "multi"
+    multi = settings.objective == "multi"
     return optuna.create_study(
         study_name=name,
-        storage=make_storage(settings["storage"]),
-        sampler=optuna.samplers.TPESampler(seed=settings["seed"]),
-        pruner=optuna.pruners.NopPruner() if multi else make_pruner(settings["pruner"]),
+        storage=make_storage(settings.storage),
+        sampler=optuna.samplers.TPESampler(seed=settings.seed),
+        pruner=optuna.pruners.NopPruner() if multi else make_pruner(settings.pruner),
         directions=["maximize"] * len(tasks) if multi else ["maximize"],
         load_if_exists=True,
     )
@@ -72,8 +65,6 @@ def run_study(
     runs only what is missing and several processes share one budget. Returns the numbers of
     the trials this call ran.
     """
-    if n_trials is None and timeout is None:
-        raise ValueError("tuning needs n_trials, timeout or both.")
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
     done = len(study.get_trials(deepcopy=False, states=finished))
     if n_trials is not None and done >= n_trials:

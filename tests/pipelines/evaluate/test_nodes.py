@@ -1,8 +1,7 @@
 import pytest
 
 from census_mtl.pipelines.evaluate.nodes import evaluate_model
-from census_mtl.pipelines.train.nodes import train_model
-from tests.pipelines.train.test_nodes import DEFAULTS, MODEL
+from tests.pipelines.train.test_nodes import DEFAULTS, MODEL, train_model
 
 EVALUATION = {
     "bootstrap_samples": 50,

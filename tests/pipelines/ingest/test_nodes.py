@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 
 from census_mtl.data.schema import COLUMNS, LABEL
-from census_mtl.pipelines.ingest.nodes import RawDataError, validate_census, validate_train
+from census_mtl.data.validation import RawDataError, validate_census
+from census_mtl.pipelines.ingest.nodes import validate_train
 
 
 def _raw(frame: pd.DataFrame) -> pd.DataFrame:

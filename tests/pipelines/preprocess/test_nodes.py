@@ -89,10 +89,16 @@ def test_new_task_needs_no_code(census_train):
 @pytest.mark.parametrize(
     ("tasks", "message"),
     [
-        ({"x": {"column": "nope", "positive": ["a"]}}, "unknown column 'nope'"),
-        ({"x": {"column": "marital_stat", "positive": ["Never Married"]}}, "allowed:"),
-        ({"x": {"column": "sex", "positve": ["Male"]}}, "exactly the keys"),
-        ({}, "empty"),
+        ({"x": {"column": "nope", "positive": ["a"]}}, "tasks.x.column = 'nope': unknown column"),
+        (
+            {"x": {"column": "marital_stat", "positive": ["Never Married"]}},
+            r"positive values \['Never Married'\] are not values of 'marital_stat'; allowed:",
+        ),
+        (
+            {"x": {"column": "sex", "positve": ["Male"]}},
+            r"tasks.x.positve: unknown key \(did you mean 'positive'\?\)",
+        ),
+        ({}, "preprocess.tasks = {}: Dictionary should have at least 1 item"),
     ],
 )
 def test_bad_task_definitions_are_explained(census_train, tasks, message):
@@ -101,7 +107,9 @@ def test_bad_task_definitions_are_explained(census_train, tasks, message):
 
 
 def test_unknown_drop_column_is_explained(census_train):
-    with pytest.raises(ValueError, match="drop_columns \\['educaton'\\]"):
+    with pytest.raises(
+        ValueError, match=r"preprocess.drop_columns = \['educaton'\]: \['educaton'\] are not"
+    ):
         fit_preprocessor(census_train, {**PARAMS, "drop_columns": ["educaton"]})
 
 
@@ -135,5 +143,5 @@ def test_no_bins_when_off(census_train):
 
 
 def test_bad_bin_count_is_explained(census_train):
-    with pytest.raises(ValueError, match="numeric_bins"):
+    with pytest.raises(ValueError, match=r"preprocess.numeric_bins = 1: use 0"):
         fit_preprocessor(census_train, {**PARAMS, "numeric_bins": 1})

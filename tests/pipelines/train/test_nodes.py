@@ -1,9 +1,13 @@
+import tempfile
+
 import pytest
 
-from census_mtl.models import FeatureLayout
-from census_mtl.models.artifact import from_artifact
-from census_mtl.pipelines.train.nodes import train_model
-from census_mtl.training.data import predict, task_aucs, to_tensors
+from census_mtl.config import ConfigError
+from census_mtl.metrics import task_aucs
+from census_mtl.models import FeatureLayout, ModelArtifact, predict
+from census_mtl.pipelines.train.nodes import train_model as _train_model
+from census_mtl.training.checkpoints import Checkpoints
+from census_mtl.training.data import to_tensors
 
 MODEL = {
     "name": "mmoe",
@@ -12,6 +16,14 @@ MODEL = {
     "gate_hidden_units": [],
     "tower_hidden_units": [4],
 }
+
+
+def train_model(train, validation, layout, model, training, defaults, folder=None):
+    """The node, with a fresh checkpoint folder unless ``folder`` is given."""
+    checkpoints = Checkpoints(folder or tempfile.mkdtemp())
+    return _train_model(train, validation, layout, checkpoints, model, training, defaults)
+
+
 DEFAULTS = {
     "seeds": [1],
     "device": "cpu",
@@ -25,17 +37,20 @@ DEFAULTS = {
 
 def test_trains_once_per_seed(inputs, tmp_path):
     train, validation, layout = inputs
-    settings = {"checkpoint_dir": str(tmp_path), "seeds": [1, 2]}
-    artifact, history, summary = train_model(train, validation, layout, MODEL, settings, DEFAULTS)
+    settings = {"seeds": [1, 2]}
+    artifact, history, summary = train_model(
+        train, validation, layout, MODEL, settings, DEFAULTS, tmp_path
+    )
+    assert isinstance(artifact, ModelArtifact) and artifact.name == "mmoe"
     assert list(history["epoch"]) == [1, 2, 3, 1, 2, 3]
     assert list(history["seed"]) == [1, 1, 1, 2, 2, 2]
     assert {"train_loss", "val_auc_income", "val_auc_marital", "seconds"} <= set(history)
     assert summary["model"] == "mmoe" and [r["seed"] for r in summary["runs"]] == [1, 2]
-    data = to_tensors(validation, artifact["tasks"], FeatureLayout.from_dict(layout))
+    data = to_tensors(validation, artifact.tasks, FeatureLayout.from_dict(layout))
     for i, run in enumerate(summary["runs"]):
         assert run["best_epoch"] in (1, 2, 3)
         assert run["validation_auc"]["marital"] > 0.8
-        model = from_artifact(artifact, run=i)
+        model = artifact.network(i)
         aucs = task_aucs(data.y, predict(model, data.x), model.tasks)
         assert aucs == pytest.approx(run["validation_auc"])
     assert summary["runs"][0]["validation_auc"] != summary["runs"][1]["validation_auc"]
@@ -44,7 +59,7 @@ def test_trains_once_per_seed(inputs, tmp_path):
 
 @pytest.mark.parametrize("seeds", [[], [1, 1], "1", None])
 def test_bad_seeds_are_explained(inputs, seeds):
-    with pytest.raises(ValueError, match=r"training\.seeds"):
+    with pytest.raises(ConfigError, match=r"training\.seeds = "):
         train_model(*inputs, MODEL, {"seeds": seeds}, DEFAULTS)
 
 
@@ -54,8 +69,17 @@ def test_overrides_apply_per_model(inputs):
     assert len(history) == 1
 
 
+def test_nested_overrides_merge_deeply(inputs, caplog):
+    """A model's ``training.optimizer.learning_rate`` keeps the default optimizer name."""
+    train, validation, layout = inputs
+    override = {"max_epochs": 1, "optimizer": {"learning_rate": 0.05}}
+    _, history, _ = train_model(train, validation, layout, MODEL, override, DEFAULTS)
+    _, default, _ = train_model(train, validation, layout, MODEL, {"max_epochs": 1}, DEFAULTS)
+    assert history["train_loss"].iloc[0] != default["train_loss"].iloc[0]
+
+
 def test_misspelled_model_name_is_explained(inputs):
-    with pytest.raises(ValueError, match="unknown model 'mmeo'; allowed: ple, cgc"):
+    with pytest.raises(ConfigError, match="unknown model 'mmeo'; allowed: ple, cgc"):
         train_model(*inputs, {**MODEL, "name": "mmeo"}, {}, DEFAULTS)
 
 

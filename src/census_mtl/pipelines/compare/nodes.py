@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from census_mtl.config import validate
+from census_mtl.config.project import Compare
 from census_mtl.reporting.figures import auc_by_model, roc_curves, training_curves
 from census_mtl.reporting.render import html_report, markdown_report
 from census_mtl.reporting.table import comparison_table
@@ -32,12 +34,13 @@ def compare_models(
     compare: dict, **datasets: dict | pd.DataFrame
 ) -> tuple[pd.DataFrame, str, str, Figure, Figure, Figure]:
     """The comparison table, the Markdown and HTML reports, and their three figures."""
+    settings = validate(Compare, compare, "compare")
     data = _by_kind(datasets)
     table = comparison_table(
         data["test_metrics"],
         data["training_metrics"],
-        compare["baseline"],
-        compare["seesaw_tolerance"],
+        settings.baseline,
+        settings.seesaw_tolerance,
     )
     tasks = list(next(iter(data["test_metrics"].values()))["test"])
     figures = {
@@ -47,8 +50,8 @@ def compare_models(
     }
     links = {
         name: path
-        for name, path in compare.get("links", {}).items()
-        if (Path(compare["report_dir"]) / path).exists()
+        for name, path in settings.links.items()
+        if (Path(settings.report_dir) / path).exists()
     }
     markdown = markdown_report(
         table, tasks, {FIGURES[k]: f"figures/{k}.png" for k in figures}, links

@@ -2,16 +2,16 @@
 
 from collections.abc import Iterable
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Node, Pipeline
 
 from census_mtl.pipelines.compare.nodes import KINDS, compare_models
 
 
 def create_pipeline(models: Iterable[str]) -> Pipeline:
     inputs = {f"{m}.{kind}": f"{m}.{kind}" for m in models for kind in KINDS}
-    return pipeline(
+    return Pipeline(
         [
-            node(
+            Node(
                 compare_models,
                 {"compare": "params:compare", **inputs},
                 [

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from census_mtl.config import validate
+from census_mtl.config.project import Evaluation
 from census_mtl.metrics import pr_points, roc_points, task_metrics
-from census_mtl.models import FeatureLayout
-from census_mtl.models.artifact import from_artifact
-from census_mtl.training.data import predict, to_tensors
+from census_mtl.models import FeatureLayout, ModelArtifact, predict
+from census_mtl.training.data import TensorData, to_tensors
 
 AGGREGATED = ("auc", "auc_ci_low", "auc_ci_high", "pr_auc", "log_loss")
 
@@ -27,46 +28,58 @@ def _throughput(model: torch.nn.Module, x: torch.Tensor, batch_size: int, repeat
     return len(x) / statistics.median(seconds)
 
 
-def evaluate_model(
-    model: dict, model_input_test: pd.DataFrame, feature_layout: dict, evaluation: dict
-) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    """Test metrics per task for every seed of ``model`` and their mean ± std.
-
-    Returns the metrics, ROC points (true-positive rate per task on a false-positive-rate grid)
-    and PR points (precision per task on a recall grid), both averaged over the seeds.
-    """
-    tasks = model["tasks"]
-    data = to_tensors(model_input_test, tasks, FeatureLayout.from_dict(feature_layout))
-    labels = data.y.numpy()
-    grid = np.linspace(0.0, 1.0, evaluation["curve_points"])
+def score_runs(
+    model: ModelArtifact, data: TensorData, settings: Evaluation, grid: np.ndarray
+) -> tuple[list[dict], list, list]:
+    """Each run's test metrics per task, and its ROC and PR points on ``grid``."""
+    labels, tasks = data.y.numpy(), model.tasks
     runs, roc, pr = [], [], []
-    for i, run in enumerate(model["runs"]):
-        network = from_artifact(model, run=i)
-        probs = predict(network, data.x, evaluation["batch_size"]).numpy()
+    for i, run in enumerate(model.runs):
+        probs = predict(model.network(i), data.x, settings.batch_size).numpy()
         scores = {
-            task: task_metrics(
-                labels[:, j], probs[:, j], evaluation["bootstrap_samples"], evaluation["seed"]
-            )
+            task: task_metrics(labels[:, j], probs[:, j], settings.bootstrap_samples, settings.seed)
             for j, task in enumerate(tasks)
         }
-        runs.append({"seed": run["seed"], "best_epoch": run["best_epoch"], **scores})
+        runs.append({"seed": run.seed, "best_epoch": run.best_epoch, **scores})
         roc.append([roc_points(labels[:, j], probs[:, j], grid) for j in range(len(tasks))])
         pr.append([pr_points(labels[:, j], probs[:, j], grid) for j in range(len(tasks))])
+    return runs, roc, pr
+
+
+def summarise(runs: list[dict], tasks: tuple[str, ...]) -> dict:
+    """Mean and population std over the runs of each aggregated metric, per task."""
     summary = {}
     for task in tasks:
         values = {k: [r[task][k] for r in runs] for k in AGGREGATED}
         summary[task] = {k: statistics.fmean(v) for k, v in values.items()}
         summary[task] |= {f"{k}_std": statistics.pstdev(v) for k, v in values.items()}
         summary[task]["positive_rate"] = runs[0][task]["positive_rate"]
+    return summary
+
+
+def evaluate_model(
+    model: ModelArtifact, model_input_test: pd.DataFrame, feature_layout: dict, evaluation: dict
+) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """Test metrics per task for every seed of ``model`` and their mean ± std.
+
+    Returns the metrics, ROC points (true-positive rate per task on a false-positive-rate grid)
+    and PR points (precision per task on a recall grid), both averaged over the seeds.
+    """
+    settings = validate(Evaluation, evaluation, "evaluation")
+    tasks = model.tasks
+    data = to_tensors(model_input_test, tasks, FeatureLayout.from_dict(feature_layout))
+    grid = np.linspace(0.0, 1.0, settings.curve_points)
+    runs, roc, pr = score_runs(model, data, settings, grid)
+    network = model.network(len(model.runs) - 1)
     metrics = {
-        "model": model["name"],
+        "model": model.name,
         "rows": len(data),
         "seeds": len(runs),
         "parameters": sum(p.numel() for p in network.parameters()),
         "inference_rows_per_s": _throughput(
-            network, data.x, evaluation["batch_size"], evaluation["throughput_repeats"]
+            network, data.x, settings.batch_size, settings.throughput_repeats
         ),
-        "test": summary,
+        "test": summarise(runs, tasks),
         "runs": runs,
     }
     roc_mean, pr_mean = np.mean(roc, axis=0), np.mean(pr, axis=0)

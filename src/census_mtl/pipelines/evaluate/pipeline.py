@@ -1,24 +1,20 @@
 """``evaluate_<model>``: the evaluation template, namespaced per model like training."""
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Node, Pipeline
 
 from census_mtl.pipelines.evaluate.nodes import evaluate_model
 
 
 def create_pipeline(namespace: str) -> Pipeline:
     """Evaluate ``<namespace>.model`` on the shared test split."""
-    template = pipeline(
-        [
-            node(
-                evaluate_model,
-                ["model", "model_input_test", "feature_layout", "params:evaluation"],
-                ["test_metrics", "roc_curve", "pr_curve"],
-                name="evaluate",
-            )
-        ]
+    template = Node(
+        evaluate_model,
+        ["model", "model_input_test", "feature_layout", "params:evaluation"],
+        ["test_metrics", "roc_curve", "pr_curve"],
+        name="evaluate",
     )
-    return pipeline(
-        template,
+    return Pipeline(
+        [template],
         namespace=namespace,
         inputs={"model_input_test", "feature_layout"},
         parameters={"params:evaluation"},

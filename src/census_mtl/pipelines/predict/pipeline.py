@@ -1,14 +1,14 @@
-"""``kedro run --pipeline predict --params predict_input=FILE,predict_model=ple``."""
+"""``kedro run --pipelines predict --params predict_input=FILE,predict_model=ple``."""
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Node, Pipeline
 
 from census_mtl.pipelines.predict.nodes import predict_file
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return pipeline(
+    return Pipeline(
         [
-            node(
+            Node(
                 predict_file,
                 ["predict_input", "preprocessor", "predict_model", "params:predict"],
                 ["predictions", "prediction_bad_rows"],

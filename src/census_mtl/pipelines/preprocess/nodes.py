@@ -6,11 +6,12 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import train_test_split
 
+from census_mtl.config import validate
+from census_mtl.config.project import Preprocess, Split
 from census_mtl.data.schema import WEIGHT
 from census_mtl.features import (
     LABEL_PREFIX,
     WEIGHT_COLUMN,
-    check_tasks,
     encode,
     feature_columns,
     fit_encoder,
@@ -21,25 +22,21 @@ from census_mtl.features import (
 
 def split_validation_test(census_test: pd.DataFrame, split: dict) -> tuple[pd.DataFrame, ...]:
     """Split UCI's test file into validation and test parts with a fixed seed."""
-    fraction = split["validation_fraction"]
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"split.validation_fraction must lie in (0, 1), got {fraction}.")
+    settings = validate(Split, split, "preprocess.split")
     validation, test = train_test_split(
-        census_test, train_size=fraction, random_state=split["seed"], shuffle=True
+        census_test,
+        train_size=settings.validation_fraction,
+        random_state=settings.seed,
+        shuffle=True,
     )
     return validation.sort_index(), test.sort_index()
 
 
 def fit_preprocessor(census_train: pd.DataFrame, params: dict) -> ColumnTransformer:
     """Fit the feature encoder on the training table (never on validation or test)."""
-    check_tasks(params["tasks"])
-    columns = feature_columns(params["tasks"], params["drop_columns"])
-    bins = params.get("numeric_bins", 0)
-    if not isinstance(bins, int) or bins < 0 or bins == 1:
-        raise ValueError(
-            f"preprocess.numeric_bins must be 0 (off) or an integer >= 2, got {bins!r}."
-        )
-    return fit_encoder(census_train, columns, bins)
+    settings = validate(Preprocess, params, "preprocess")
+    columns = feature_columns(settings.tasks, settings.drop_columns)
+    return fit_encoder(census_train, columns, settings.numeric_bins)
 
 
 def feature_layout(preprocessor: ColumnTransformer) -> dict:
@@ -51,10 +48,11 @@ def build_model_input(
     table: pd.DataFrame, preprocessor: ColumnTransformer, params: dict
 ) -> pd.DataFrame:
     """Float32 features, one ``y__<task>`` label per task and the ``weight`` column."""
+    settings = validate(Preprocess, params, "preprocess")
     return pd.concat(
         [
             encode(preprocessor, table),
-            make_labels(table, params["tasks"]),
+            make_labels(table, settings.tasks),
             table[WEIGHT].astype("float32").rename(WEIGHT_COLUMN),
         ],
         axis=1,

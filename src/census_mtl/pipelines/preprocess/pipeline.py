@@ -1,6 +1,6 @@
 """The ``preprocess`` pipeline: validated tables to model input."""
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Node, Pipeline
 
 from census_mtl.pipelines.preprocess.nodes import (
     build_model_input,
@@ -12,23 +12,23 @@ from census_mtl.pipelines.preprocess.nodes import (
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return pipeline(
+    return Pipeline(
         [
-            node(
+            Node(
                 split_validation_test,
                 ["census_test", "params:preprocess.split"],
                 ["validation_table", "test_table"],
                 name="split_validation_test",
             ),
-            node(
+            Node(
                 fit_preprocessor,
                 ["census_train", "params:preprocess"],
                 "preprocessor",
                 name="fit_preprocessor",
             ),
-            node(feature_layout, "preprocessor", "feature_layout", name="feature_layout"),
+            Node(feature_layout, "preprocessor", "feature_layout", name="feature_layout"),
             *(
-                node(
+                Node(
                     build_model_input,
                     [table, "preprocessor", "params:preprocess"],
                     f"model_input_{split}",
@@ -40,7 +40,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     ("test", "test_table"),
                 ]
             ),
-            node(
+            Node(
                 data_report,
                 [
                     "model_input_train",

@@ -9,77 +9,86 @@ import statistics
 import pandas as pd
 import torch
 
-from census_mtl.models import build_model
-from census_mtl.models.artifact import to_artifact
+from census_mtl.config import NetworkParams, Training, training_settings
+from census_mtl.models import ModelArtifact, TrainedRun, build_model
+from census_mtl.models.registry import network_params
+from census_mtl.training.checkpoints import Checkpoints
 from census_mtl.training.data import training_inputs
-from census_mtl.training.loop import TrainConfig, fit
+from census_mtl.training.loop import fit
 
 # Settings that change neither the result nor what a checkpoint may resume.
-_NOT_FINGERPRINTED = ("device", "num_threads", "checkpoint_dir", "resume", "eval_batch_size")
+_NOT_FINGERPRINTED = {"seeds", "device", "num_threads", "resume", "eval_batch_size"}
 
 
-def _fingerprint(name: str, params: dict, config: TrainConfig, frames: list[pd.DataFrame]) -> str:
+def fingerprint(
+    params: NetworkParams, settings: Training, seed: int, frames: list[pd.DataFrame]
+) -> str:
+    """What a checkpoint must match to be resumed: network, settings, seed and data."""
     digest = hashlib.sha256()
-    settings = {k: v for k, v in vars(config).items() if k not in _NOT_FINGERPRINTED}
-    digest.update(json.dumps([name, params, settings], sort_keys=True, default=str).encode())
+    config = settings.model_dump(exclude=_NOT_FINGERPRINTED) | {"seed": seed}
+    digest.update(json.dumps([params.model_dump(), config], sort_keys=True).encode())
     for frame in frames:
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
 
 
-def _seeds(settings: dict) -> list[int]:
-    seeds = settings.pop("seeds", None)
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
-        raise ValueError(f"training.seeds must be a non-empty list of integers, got {seeds!r}.")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"training.seeds has duplicates: {seeds}.")
-    return seeds
+def train_seed(
+    params: NetworkParams, settings: Training, seed: int, data: tuple, checkpoints: Checkpoints,
+    key: str,
+) -> tuple[TrainedRun, pd.DataFrame]:  # fmt: skip
+    """Train one instance: its run record (best epoch's weights) and its history."""
+    tasks, layout, train, validation = data
+    torch.manual_seed(seed)
+    network = build_model(params.name, layout, tasks, params)
+    result = fit(network, train, validation, settings, seed, checkpoints, key)
+    history = pd.DataFrame(result.history).assign(seed=seed)
+    best = history.loc[history["epoch"] == result.best_epoch].iloc[0]
+    run = TrainedRun(
+        seed=seed,
+        best_epoch=result.best_epoch,
+        epochs=len(history),
+        seconds_per_epoch=statistics.median(history["seconds"]),
+        validation_auc={t: float(best[f"val_auc_{t}"]) for t in tasks},
+        state_dict=result.best_state,
+    )
+    return run, history
 
 
 def train_model(
     model_input_train: pd.DataFrame,
     model_input_validation: pd.DataFrame,
     feature_layout: dict,
+    checkpoints: Checkpoints,
     model: dict,
     training: dict,
     training_defaults: dict,
-) -> tuple[dict, pd.DataFrame, dict]:
+) -> tuple[ModelArtifact, pd.DataFrame, dict]:
     """Train the model described by ``model`` (``name`` plus its parameters) once per seed.
 
-    Returns the model artifact (for each seed, the weights of its best validation epoch; and the
-    config that rebuilds the network), the per-epoch history of every seed, and a summary.
+    ``training`` overrides ``training_defaults`` key by key, at every depth. Returns the model
+    artifact (each seed's best validation epoch), the per-epoch history of every seed, and a
+    summary.
     """
-    settings = {**training_defaults, **training}
-    seeds = _seeds(settings)
-    name = model.get("name", "")
-    params = {k: v for k, v in model.items() if k != "name"}
-    tasks, layout, train, validation = training_inputs(
-        model_input_train, model_input_validation, feature_layout
-    )
+    data = training_inputs(model_input_train, model_input_validation, feature_layout)
+    tasks, layout = data[0], data[1]
+    params = network_params(model.get("name", ""), model)
+    settings = training_settings(training_defaults, training, tasks=tasks)
+    frames = [model_input_train, model_input_validation]
     runs, histories = [], []
-    for seed in seeds:
-        config = TrainConfig.from_params({**settings, "seed": seed})
-        torch.manual_seed(seed)
-        network = build_model(name, layout, tasks, params)
-        frames = [model_input_train, model_input_validation]
-        result = fit(network, train, validation, config, _fingerprint(name, params, config, frames))
-        history = pd.DataFrame(result.history).assign(seed=seed)
-        best = history.loc[history["epoch"] == result.best_epoch].iloc[0]
+    for seed in settings.seeds:
+        key = fingerprint(params, settings, seed, frames)
+        run, history = train_seed(params, settings, seed, data, checkpoints, key)
+        runs.append(run)
         histories.append(history)
-        runs.append(
-            {
-                "seed": seed,
-                "best_epoch": result.best_epoch,
-                "epochs": len(history),
-                "seconds_per_epoch": statistics.median(history["seconds"]),
-                "validation_auc": {t: float(best[f"val_auc_{t}"]) for t in tasks},
-                "state_dict": result.best_state,
-            }
-        )
-    summary = {
-        "model": name,
-        "parameters": sum(p.numel() for p in network.parameters()),
-        "seconds_per_epoch": statistics.median(pd.concat(histories)["seconds"]),
-        "runs": [{k: v for k, v in run.items() if k != "state_dict"} for run in runs],
+    artifact = ModelArtifact(params, tuple(tasks), layout, tuple(runs))
+    return artifact, pd.concat(histories), training_summary(artifact, pd.concat(histories))
+
+
+def training_summary(artifact: ModelArtifact, history: pd.DataFrame) -> dict:
+    """Parameter count, median seconds per epoch, and each run's facts."""
+    return {
+        "model": artifact.name,
+        "parameters": sum(p.numel() for p in artifact.network().parameters()),
+        "seconds_per_epoch": statistics.median(history["seconds"]),
+        "runs": [run.facts() for run in artifact.runs],
     }
-    return to_artifact(name, params, tasks, layout, runs), pd.concat(histories), summary

@@ -1,36 +1,34 @@
 """``train_<model>``: one training template, namespaced per model (``ple.model``, ...)."""
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Node, Pipeline
 
 from census_mtl.pipelines.train.nodes import train_model
 
 SHARED_INPUTS = {"model_input_train", "model_input_validation", "feature_layout"}
 
 
-def create_template() -> Pipeline:
-    return pipeline(
-        [
-            node(
-                train_model,
-                [
-                    "model_input_train",
-                    "model_input_validation",
-                    "feature_layout",
-                    "params:model",
-                    "params:training",
-                    "params:training_defaults",
-                ],
-                ["model", "training_history", "training_metrics"],
-                name="train",
-            )
-        ]
-    )
-
-
 def create_pipeline(namespace: str) -> Pipeline:
-    """The template under ``namespace``; the model input and ``training_defaults`` stay shared."""
-    return pipeline(
-        create_template(),
+    """The template under ``namespace``; the model input and ``training_defaults`` stay shared.
+
+    ``checkpoints`` becomes ``<namespace>.checkpoints``: the catalog derives its folder from the
+    model's name.
+    """
+    template = Node(
+        train_model,
+        [
+            "model_input_train",
+            "model_input_validation",
+            "feature_layout",
+            "checkpoints",
+            "params:model",
+            "params:training",
+            "params:training_defaults",
+        ],
+        ["model", "training_history", "training_metrics"],
+        name="train",
+    )
+    return Pipeline(
+        [template],
         namespace=namespace,
         inputs=SHARED_INPUTS,
         parameters={"params:training_defaults"},

@@ -2,22 +2,66 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
+from collections.abc import Mapping
 
 import optuna
 import pandas as pd
 import plotly.graph_objects as go
 import torch
 
+from census_mtl.config import SearchSpace, Tuning, merge_settings, training_settings, validate
 from census_mtl.models import build_model
+from census_mtl.models.registry import network_params
 from census_mtl.training.data import training_inputs
-from census_mtl.training.loop import TrainConfig, fit
-from census_mtl.tuning.space import check_space, deep_merge, sample
+from census_mtl.training.loop import fit, score_key
+from census_mtl.tuning.space import sample
 from census_mtl.tuning.study import open_study, run_study
 
 logger = logging.getLogger(__name__)
+
+
+class TrialObjective:
+    """Train one drawn configuration on the training split; its validation AUC is the score."""
+
+    def __init__(self, model: Mapping, training: Mapping, space: Mapping, tuning: Tuning, data):
+        self.model, self.training, self.space = model, training, space
+        self.objective, self.data = tuning.objective, data
+
+    def configuration(self, trial: optuna.Trial | optuna.trial.FixedTrial) -> dict:
+        """The drawn ``{model, training}``; ``training`` holds only the drawn overrides."""
+        drawn = sample(trial, self.space)
+        return {
+            "model": merge_settings(self.model, drawn.get("model", {})),
+            "training": drawn.get("training", {}),
+        }
+
+    def _report(self, trial: optuna.Trial, row: dict[str, float]) -> None:
+        if self.objective == "multi":
+            return
+        trial.report(row[score_key(self.objective)], row["epoch"])
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after epoch {row['epoch']}")
+
+    def __call__(self, trial: optuna.Trial) -> float | list[float]:
+        trial.set_user_attr("host", f"{socket.gethostname()}:{os.getpid()}")
+        config = self.configuration(trial)
+        tasks, layout, train, validation = self.data
+        settings = training_settings(self.training, config["training"], tasks=tasks)
+        params = network_params(config["model"].get("name", ""), config["model"])
+        seed = settings.seeds[0]  # a trial trains once
+        torch.manual_seed(seed)
+        network = build_model(params.name, layout, tasks, params)
+        report = functools.partial(self._report, trial)
+        result = fit(network, train, validation, settings, seed, on_epoch_end=report)
+        best = result.history[result.best_epoch - 1]
+        trial.set_user_attr("best_epoch", result.best_epoch)
+        if self.objective == "multi":
+            return [best[f"val_auc_{t}"] for t in tasks]
+        return best[score_key(self.objective)]
 
 
 def _figure(plot, study: optuna.Study, **options) -> go.Figure:
@@ -28,6 +72,37 @@ def _figure(plot, study: optuna.Study, **options) -> go.Figure:
         figure = go.Figure()
         figure.add_annotation(text=f"{plot.__name__}: {exc}", showarrow=False)
         return figure
+
+
+def tuning_figures(study: optuna.Study, tasks: list[str], seed: int) -> list[go.Figure]:
+    """History (or Pareto front), parameter importances and parallel coordinates."""
+    vis = optuna.visualization
+    importance = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    if len(study.directions) == 1:
+        return [
+            _figure(vis.plot_optimization_history, study),
+            _figure(vis.plot_param_importances, study, evaluator=importance),
+            _figure(vis.plot_parallel_coordinate, study),
+        ]
+    mean = {"target": lambda t: sum(t.values) / len(t.values), "target_name": "mean AUC"}
+    return [
+        _figure(vis.plot_pareto_front, study, target_names=tasks),
+        _figure(vis.plot_param_importances, study, evaluator=importance, **mean),
+        _figure(vis.plot_parallel_coordinate, study, **mean),
+    ]
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
+    """The best trial; on a Pareto front, the one with the best mean AUC."""
+    completed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+    if not completed:
+        raise RuntimeError(
+            f"study {study.study_name!r} has no completed trial (all pruned or failed): relax "
+            "tuning.pruner or raise tuning.n_trials."
+        )
+    if len(study.directions) == 1:
+        return study.best_trial
+    return max(study.best_trials, key=lambda t: sum(t.values))
 
 
 def tune_model(
@@ -45,86 +120,17 @@ def tune_model(
     The best configuration has the shape of the model's parameters,
     ``{<name>: {model, training}}``, so it serves as-is as a ``conf/tuned`` override.
     """
-    check_space(search_space)
-    unknown = set(search_space) - {"model", "training"}
-    if unknown:
-        raise ValueError(f"search space: unknown sections {sorted(unknown)}; use model, training.")
     name = model.get("name", "")
-    tasks, layout, train, validation = training_inputs(
-        model_input_train, model_input_validation, feature_layout
-    )
-    objective_name = tuning["objective"]
-    score_key = "val_mean_auc" if objective_name == "mean_auc" else f"val_auc_{objective_name}"
-    study = open_study(f"{name}-{objective_name}", tuning, tasks)
-    base_training = deep_merge(deep_merge(training_defaults, training), tuning["trial_training"])
-    base_training.pop("seeds", None)
-
-    def configuration(trial: optuna.Trial) -> dict:
-        drawn = sample(trial, search_space)
-        return {
-            "model": deep_merge(model, drawn.get("model", {})),
-            "training": drawn.get("training", {}),
-        }
-
-    def objective(trial: optuna.Trial) -> float | list[float]:
-        trial.set_user_attr("host", f"{socket.gethostname()}:{os.getpid()}")
-        config = configuration(trial)
-        settings = deep_merge(base_training, config["training"])
-        train_config = TrainConfig.from_params(
-            {**settings, "checkpoint_dir": None, "resume": False}
-        )
-        params = {k: v for k, v in config["model"].items() if k != "name"}
-        torch.manual_seed(train_config.seed)
-        network = build_model(name, layout, tasks, params)
-
-        def report(row: dict[str, float]) -> None:
-            if objective_name == "multi":
-                return
-            trial.report(row[score_key], row["epoch"])
-            if trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after epoch {row['epoch']}")
-
-        result = fit(network, train, validation, train_config, on_epoch_end=report)
-        best = result.history[result.best_epoch - 1]
-        trial.set_user_attr("best_epoch", result.best_epoch)
-        if objective_name == "multi":
-            return [best[f"val_auc_{t}"] for t in tasks]
-        return best[score_key]
-
-    ran = run_study(study, objective, tuning.get("n_trials"), tuning.get("timeout"))
+    data = training_inputs(model_input_train, model_input_validation, feature_layout)
+    settings = validate(Tuning, tuning, "tuning", {"tasks": data[0]})
+    validate(SearchSpace, search_space, f"tuning_spaces.{name}")
+    trial_training = merge_settings(training_defaults, training, settings.trial_training)
+    objective = TrialObjective(model, trial_training, search_space, settings, data)
+    study = open_study(f"{name}-{settings.objective}", settings, data[0])
+    ran = run_study(study, objective, settings.n_trials, settings.timeout)
     logger.info("Study %r: this run finished trials %s.", study.study_name, ran)
-    if not study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE]):
-        raise RuntimeError(
-            f"study {study.study_name!r} has no completed trial (all pruned or failed): relax "
-            "tuning.pruner or raise tuning.n_trials."
-        )
-    importance = optuna.importance.FanovaImportanceEvaluator(seed=tuning["seed"])
-    if objective_name == "multi":
-        front = study.best_trials
-        best_trial = max(front, key=lambda t: sum(t.values))
-        figures = [
-            _figure(optuna.visualization.plot_pareto_front, study, target_names=tasks),
-            _figure(
-                optuna.visualization.plot_param_importances,
-                study,
-                evaluator=importance,
-                target=lambda t: sum(t.values) / len(t.values),
-                target_name="mean AUC",
-            ),
-            _figure(
-                optuna.visualization.plot_parallel_coordinate,
-                study,
-                target=lambda t: sum(t.values) / len(t.values),
-                target_name="mean AUC",
-            ),
-        ]
-    else:
-        best_trial = study.best_trial
-        figures = [
-            _figure(optuna.visualization.plot_optimization_history, study),
-            _figure(optuna.visualization.plot_param_importances, study, evaluator=importance),
-            _figure(optuna.visualization.plot_parallel_coordinate, study),
-        ]
-    best = configuration(optuna.trial.FixedTrial(best_trial.params))
-    logger.info("Best trial %d: %s", best_trial.number, best_trial.values)
-    return {name: best}, study.trials_dataframe(), *figures
+    best = best_trial(study)
+    logger.info("Best trial %d: %s", best.number, best.values)
+    figures = tuning_figures(study, data[0], settings.seed)
+    configuration = objective.configuration(optuna.trial.FixedTrial(best.params))
+    return {name: configuration}, study.trials_dataframe(), *figures

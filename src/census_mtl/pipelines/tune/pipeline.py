@@ -1,6 +1,6 @@
 """``tune_<model>``: one tuning template, namespaced per model like training."""
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Node, Pipeline
 
 from census_mtl.pipelines.train.pipeline import SHARED_INPUTS
 from census_mtl.pipelines.tune.nodes import tune_model
@@ -10,9 +10,9 @@ TUNABLE = ("ple", "cgc", "mmoe", "share_bottom")
 
 def create_pipeline(namespace: str) -> Pipeline:
     """Tune ``namespace`` with the search space ``tuning_spaces.<namespace>``."""
-    template = pipeline(
+    template = Pipeline(
         [
-            node(
+            Node(
                 tune_model,
                 [
                     "model_input_train",
@@ -35,7 +35,7 @@ def create_pipeline(namespace: str) -> Pipeline:
             )
         ]
     )
-    return pipeline(
+    return Pipeline(
         template,
         namespace=namespace,
         inputs=SHARED_INPUTS,

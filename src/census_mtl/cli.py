@@ -1,0 +1,41 @@
+"""Project commands for the Kedro CLI: ``kedro check-config`` (also ``python -m census_mtl``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from kedro.framework.cli.utils import _split_params
+from kedro.framework.project import settings
+from kedro.framework.startup import bootstrap_project
+
+from census_mtl.config import ConfigError, validate_params
+
+
+def load_parameters(project: Path, env: str | None, params: dict) -> dict:
+    """The parameters a ``kedro run --env ENV --params ...`` would see, without running hooks."""
+    bootstrap_project(project)
+    loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=str(project / settings.CONF_SOURCE),
+        env=env,
+        runtime_params=params,
+        **settings.CONFIG_LOADER_ARGS,
+    )
+    return loader["parameters"]
+
+
+@click.group(name="census-mtl")
+def cli() -> None:
+    """Commands of the census-mtl project."""
+
+
+@cli.command("check-config")
+@click.option("--env", "-e", default=None, help="Kedro environment (default: local)")
+@click.option("--params", default="", callback=_split_params, help="overrides, as for kedro run")
+def check_config(env: str | None, params: dict) -> None:
+    """Validate every parameter of an environment without running anything."""
+    try:
+        validate_params(load_parameters(Path.cwd(), env, params))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Parameters of environment {env or 'local'!r} are valid.")

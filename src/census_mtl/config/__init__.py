@@ -1,0 +1,27 @@
+"""Every setting of the project, declared once: type, default, range and meaning.
+
+``validate_params`` checks a run's parameters before any work starts (the project's hook does
+it for every Kedro command); ``python -m census_mtl check-config`` runs it alone.
+"""
+
+from census_mtl.config.base import ConfigError, Settings, merge_settings, validate
+from census_mtl.config.network import MODEL_NAMES, NETWORKS, NetworkParams
+from census_mtl.config.project import Params, training_settings, validate_params
+from census_mtl.config.training import Training
+from census_mtl.config.tuning import SearchSpace, Tuning
+
+__all__ = [
+    "MODEL_NAMES",
+    "NETWORKS",
+    "ConfigError",
+    "NetworkParams",
+    "Params",
+    "SearchSpace",
+    "Settings",
+    "Training",
+    "Tuning",
+    "merge_settings",
+    "training_settings",
+    "validate",
+    "validate_params",
+]

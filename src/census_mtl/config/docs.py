@@ -1,0 +1,121 @@
+"""The settings reference, generated from the declarations (the README's table).
+
+``python -m census_mtl.config.docs`` prints it; a test checks that the README holds it as is.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import annotated_types as at
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from census_mtl.config.network import NETWORKS
+from census_mtl.config.project import Params
+from census_mtl.config.training import Training
+
+_BOUNDS = {at.Ge: ("≥", "ge"), at.Gt: (">", "gt"), at.Le: ("≤", "le"), at.Lt: ("<", "lt")}
+_SKIP = set(NETWORKS)  # listed after the shared blocks
+
+
+def _bounds(metadata: list) -> str:
+    parts = []
+    for item in metadata:
+        if isinstance(item, FieldInfo):
+            return _bounds(item.metadata)
+        for kind, (sign, attribute) in _BOUNDS.items():
+            if isinstance(item, kind):
+                parts.append(f"{sign} {getattr(item, attribute)}")
+        if isinstance(item, at.MinLen) and item.min_length:
+            parts.append(f"at least {item.min_length} item(s)")
+        if isinstance(item, at.MaxLen):
+            parts.append(f"at most {item.max_length} item(s)")
+    return f" {', '.join(parts)}" if parts else ""
+
+
+def describe(annotation: Any, metadata: list | None = None) -> str:
+    """A short reading of a type: ``integer ≥ 1``, ``one of adam, adamw``, ``list of ...``."""
+    metadata = list(metadata or [])
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return describe(args[0], [*metadata, *annotation.__metadata__])
+    if origin in (Union, types.UnionType) and all(_is_block(a) for a in args):
+        return "a block with type: " + ", ".join(a.model_fields["type"].annotation.__args__[0]
+                                                 for a in args)  # fmt: skip
+    if origin in (Union, types.UnionType):
+        kinds = [describe(a) for a in args if a is not type(None)]
+        nullable = " or null" if type(None) in args else ""
+        return " or ".join(kinds) + _bounds(metadata) + nullable
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, args))
+    if origin is list:
+        return f"list of {describe(args[0])}" + _bounds(metadata)
+    if origin is dict:
+        return f"mapping of name to {describe(args[1])}" + _bounds(metadata)
+    names = {bool: "true or false", int: "integer", float: "number", str: "text", Any: "value"}
+    if getattr(annotation, "__name__", "") == "SpaceNode":
+        return "a constant, {type: int, float or categorical, ...} or {repeat, each}"
+    if _is_block(annotation):
+        return "a block (below)"
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation))) + _bounds(
+        metadata
+    )
+
+
+def _is_block(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _nested(annotation: Any) -> tuple[type[BaseModel] | None, str]:
+    """The block a field holds, and how its path goes on: ``''``, ``[]`` or ``.<name>``."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is list and _is_block(args[0]):
+        return args[0], "[]"
+    if origin is dict and _is_block(args[1]):
+        return args[1], ".<name>"
+    if origin in (Union, types.UnionType) and len(args) == 2 and type(None) in args:
+        block = next(a for a in args if a is not type(None))
+        return (block, "") if _is_block(block) else (None, "")
+    return (annotation, "") if _is_block(annotation) else (None, "")
+
+
+def _default(field: FieldInfo) -> str:
+    if field.is_required():
+        return "required"
+    default = field.get_default(call_default_factory=True)
+    if isinstance(default, BaseModel):
+        return ""
+    return (
+        f"`{default!r}`".replace("None", "null").replace("True", "true").replace("False", "false")
+    )
+
+
+def _rows(model: type[BaseModel], prefix: str) -> list[str]:
+    rows = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}.{name}" if prefix else name
+        if prefix == "" and name in _SKIP:
+            continue
+        block, tail = _nested(field.annotation)
+        if block is not None:
+            rows += _rows(block, path + tail)
+            continue
+        allowed = describe(field.annotation, field.metadata)
+        rows.append(f"| `{path}` | {allowed} | {_default(field)} | {field.description or ''} |")
+    return rows
+
+
+def settings_table() -> str:
+    """Markdown: every setting's key path, allowed values, default and meaning."""
+    rows = _rows(Params, "")
+    rows += _rows(Training, "<model>.training")
+    for name, network in NETWORKS.items():
+        rows += _rows(network, f"{name}.model")
+    head = "| key | allowed | default | meaning |\n|---|---|---|---|"
+    return head + "\n" + "\n".join(dict.fromkeys(rows))
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -1,0 +1,214 @@
+"""Every parameter block of the project, and the check that runs before any work starts.
+
+``validate_params`` takes the parameters Kedro loaded (base, environment and ``--params``
+merged) and returns them typed, or raises one ``ConfigError`` that lists every bad key by its
+full path. It checks each model's ``training`` block merged into ``training_defaults``, the
+trial settings, and each search space's shape (its first draw must be a valid model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import Field, field_validator, model_validator
+
+from census_mtl.config.base import ConfigError, Settings, config_error, merge_settings, validate
+from census_mtl.config.network import (
+    MODEL_NAMES,
+    NETWORKS,
+    CGCParams,
+    MMoEParams,
+    NetworkParams,
+    PLEParams,
+    ShareBottomParams,
+    SingleTaskParams,
+)
+from census_mtl.config.training import Training
+from census_mtl.config.tuning import SearchSpace, Tuning
+from census_mtl.data.schema import CATEGORIES, COLUMNS, LABEL, LABEL_VALUES
+
+ModelName = Literal["ple", "cgc", "mmoe", "share_bottom", "single_task"]
+assert set(MODEL_NAMES) == set(ModelName.__args__)
+
+
+class Task(Settings):
+    column: str = Field(description="census column the label comes from")
+    positive: list[str | int] = Field(min_length=1, description="values that make the label 1")
+
+    @field_validator("column")
+    @classmethod
+    def _known_column(cls, column: str) -> str:
+        if column not in COLUMNS:
+            raise ValueError(f"unknown column; columns: {', '.join(COLUMNS)}")
+        return column
+
+    @model_validator(mode="after")
+    def _known_values(self) -> Task:
+        known = LABEL_VALUES if self.column == LABEL else CATEGORIES[self.column] or ()
+        missing = [v for v in self.positive if v not in known]
+        if missing:
+            raise ValueError(
+                f"positive values {missing} are not values of {self.column!r}; "
+                f"allowed: {list(known)}"
+            )
+        return self
+
+
+class Split(Settings):
+    validation_fraction: float = Field(
+        0.5, gt=0.0, lt=1.0, description="share of UCI's test file that validates"
+    )
+    seed: int = Field(2020, ge=0, description="seed of the validation/test split")
+
+
+class Preprocess(Settings):
+    tasks: dict[str, Task] = Field(min_length=1, description="one binary task per entry")
+    drop_columns: list[str] = Field(
+        ["education"], description="columns that are not features (MMoE paper, section 6.3)"
+    )
+    numeric_bins: int = Field(
+        32, ge=0, description="quantile bins of each numeric column as an extra field (0 = off)"
+    )
+    split: Split = Field(Split())
+
+    @field_validator("drop_columns")
+    @classmethod
+    def _known_columns(cls, columns: list[str]) -> list[str]:
+        unknown = [c for c in columns if c not in COLUMNS]
+        if unknown:
+            raise ValueError(f"{unknown} are not census columns: {', '.join(COLUMNS)}")
+        return columns
+
+    @field_validator("numeric_bins")
+    @classmethod
+    def _not_one(cls, bins: int) -> int:
+        if bins == 1:
+            raise ValueError("use 0 (off) or at least 2 bins")
+        return bins
+
+
+class Evaluation(Settings):
+    bootstrap_samples: int = Field(1000, ge=1, description="resamples for each AUC's 95 % interval")
+    seed: int = Field(0, ge=0, description="seed of the bootstrap")
+    curve_points: int = Field(201, ge=2, description="grid points of the ROC and PR curves")
+    batch_size: int = Field(8192, ge=1, description="inference batch, also for throughput")
+    throughput_repeats: int = Field(3, ge=1, description="passes whose median is the throughput")
+
+
+class Compare(Settings):
+    baseline: ModelName = Field("single_task", description="the MTL gain is measured against it")
+    seesaw_tolerance: float = Field(
+        0.0005, ge=0.0, description="AUC gain/loss beyond which a seesaw is flagged"
+    )
+    report_dir: str = Field(description="folder of the report (links are relative to it)")
+    links: dict[str, str] = Field({}, description="pages linked from the report when present")
+
+
+class Predict(Settings):
+    run: Literal["best"] | int = Field("best", description="'best' (validation AUC) or a seed")
+    on_bad_rows: Literal["skip", "fail"] = Field("skip", description="skip and report, or fail")
+    batch_size: int = Field(8192, ge=1, description="inference batch")
+
+
+class SyntheticData(Settings):
+    raw_dir: str = Field(description="where the synthetic raw files are written on first use")
+    train_rows: int = Field(4000, ge=10, description="rows of the synthetic train file")
+    test_rows: int = Field(2000, ge=10, description="rows of the synthetic test file")
+    seed: int = Field(0, ge=0, description="seed of the synthetic data")
+
+
+P = TypeVar("P", bound=NetworkParams)
+
+
+class ModelSection(Settings, Generic[P]):
+    model: P = Field(description="the network: its name and parameters")
+    training: dict[str, Any] = Field(
+        {}, description="overrides of training_defaults for this model (deep-merged)"
+    )
+
+
+class Params(Settings):
+    """All parameters of a run."""
+
+    preprocess: Preprocess
+    training_defaults: Training = Field(Training())
+    ple: ModelSection[PLEParams]
+    cgc: ModelSection[CGCParams]
+    mmoe: ModelSection[MMoEParams]
+    share_bottom: ModelSection[ShareBottomParams]
+    single_task: ModelSection[SingleTaskParams]
+    evaluation: Evaluation = Field(Evaluation())
+    compare: Compare
+    predict: Predict = Field(Predict())
+    tuning: Tuning
+    tuning_spaces: dict[ModelName, SearchSpace] = Field({})
+    synthetic_data: SyntheticData | None = Field(None, description="sample environment only")
+    predict_input: str | None = Field(None, description="file the predict pipeline scores")
+    predict_model: ModelName | None = Field(None, description="model the predict pipeline uses")
+
+    def section(self, name: str) -> ModelSection:
+        return getattr(self, name)
+
+
+def _tasks_of(params: Mapping) -> list[str] | None:
+    tasks = (params.get("preprocess") or {}).get("tasks")
+    return list(tasks) if isinstance(tasks, Mapping) else None
+
+
+def _problems(model: type, data: Any, where: str, context: dict) -> list[str]:
+    try:
+        validate(model, data, where, context)
+    except ConfigError as exc:
+        return str(exc).splitlines()[1:]
+    return []
+
+
+def _first_draw(node: Any) -> Any:
+    """The space's configuration with every distribution at its low end or first choice."""
+    if isinstance(node, Mapping) and "type" in node:
+        return node["choices"][0] if node["type"] == "categorical" else node["low"]
+    if isinstance(node, Mapping) and "repeat" in node:
+        return [_first_draw(node["each"]) for _ in range(node["repeat"]["low"])]
+    if isinstance(node, Mapping):
+        return {k: _first_draw(v) for k, v in node.items()}
+    if isinstance(node, list):
+        values = [_first_draw(v) for v in node]
+        return [v for v in values if v != 0] if all(isinstance(v, int) for v in values) else values
+    return node
+
+
+def _dependent_problems(params: Mapping, context: dict) -> list[str]:
+    """Blocks checked merged: model training overrides, trial settings, search spaces."""
+    defaults, trial = params["training_defaults"], params["tuning"].get("trial_training", {})
+    problems = _problems(
+        Training, merge_settings(defaults, trial), "tuning.trial_training", context
+    )
+    for name in MODEL_NAMES:
+        section = params[name]
+        merged = merge_settings(defaults, section.get("training", {}))
+        problems += _problems(Training, merged, f"{name}.training", context)
+        space = params.get("tuning_spaces", {}).get(name)
+        if space and not problems:
+            drawn = _first_draw(space)
+            model = merge_settings(section["model"], drawn.get("model", {}))
+            where = f"tuning_spaces.{name}"
+            problems += _problems(NETWORKS[name], model, f"{where}.model", context)
+            training = merge_settings(merged, trial, drawn.get("training", {}))
+            problems += _problems(Training, training, f"{where}.training", context)
+    return problems
+
+
+def validate_params(params: Mapping) -> Params:
+    """The run's parameters typed, or one ``ConfigError`` naming every bad key."""
+    context = {"tasks": _tasks_of(params)}
+    typed = validate(Params, params, "", context)
+    problems = _dependent_problems(params, context)
+    if problems:
+        raise config_error(problems)
+    return typed
+
+
+def training_settings(defaults: Mapping, *overrides: Mapping, tasks: list[str]) -> Training:
+    """``defaults`` deep-merged with ``overrides`` (a model's ``training``, trial values), typed."""
+    return validate(Training, merge_settings(defaults, *overrides), "training", {"tasks": tasks})
