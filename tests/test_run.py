@@ -60,12 +60,13 @@ def test_registered_pipelines():
     from census_mtl.pipeline_registry import register_pipelines
 
     pipelines = register_pipelines()
-    for model in ["ple", "cgc", "mmoe", "share_bottom", "single_task"]:
+    for model in ["ple", "cgc", "mmoe", "share_bottom", "single_task", "gbdt"]:
         assert f"train_{model}" in pipelines
         names = {n.name for n in pipelines[model].nodes}
         assert {"validate_train", "fit_preprocessor", f"{model}.train"} <= names
-    for model in ["ple", "cgc", "mmoe", "share_bottom"]:
+    tunable = ["ple", "cgc", "mmoe", "share_bottom", "gbdt"]
+    for model in tunable:
         assert [n.name for n in pipelines[f"tune_{model}"].nodes] == [f"{model}.tune"]
-    opt_in = {"predict", *(f"tune_{m}" for m in ["ple", "cgc", "mmoe", "share_bottom"])}
+    opt_in = {"predict", *(f"tune_{m}" for m in tunable)}
     everything = {n.name for name, p in pipelines.items() for n in p.nodes if name not in opt_in}
     assert {n.name for n in pipelines["__default__"].nodes} == everything

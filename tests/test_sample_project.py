@@ -25,7 +25,7 @@ from census_mtl.models.artifact import load_artifact
 from tests.conftest import copy_project
 from tests.test_run import run_kedro
 
-MODELS = ["ple", "cgc", "mmoe", "share_bottom", "single_task"]
+MODELS = ["ple", "cgc", "mmoe", "share_bottom", "single_task", "gbdt"]
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,12 @@ def test_default_run_writes_the_report(sample_project):
     table = pd.read_csv(reporting / "compare_table.csv")
     assert list(table["model"]) == MODELS
     assert (table[["auc_income", "auc_marital"]] > 0.7).all().all()
+    assert (table[["ensemble_auc_income", "ensemble_auc_marital"]] > 0.7).all().all()
+    paired = pd.read_csv(reporting / "paired_comparisons.csv")
+    assert {"ple vs gbdt", "ple vs single_task", "gbdt vs single_task"} <= set(
+        paired["a"] + " vs " + paired["b"]
+    )
+    assert paired["p_holm"].between(0, 1).all() and paired["verdict"].str.contains("p = ").all()
     page = (reporting / "compare_report.html").read_text()
     assert page.count("data:image/png;base64,") == 3
     assert not re.search(r"(src|href)=['\"]https?://", page)

@@ -1,11 +1,13 @@
 import pytest
 import torch
 
-from census_mtl.models import MODEL_NAMES, FeatureLayout, ModelArtifact, TrainedRun, build_model
+from census_mtl.config import NETWORKS
+from census_mtl.models import FeatureLayout, ModelArtifact, TrainedRun, build_model
 from census_mtl.models.inputs import InputLinear, input_linears
 from census_mtl.models.layers import StackedMLP, run_on_shared_input
-from census_mtl.models.registry import network_params
+from census_mtl.models.registry import model_params
 
+NETWORK_NAMES = list(NETWORKS)
 LAYOUT = FeatureLayout.unnamed(3, (4, 6, 3))
 TASKS = ["income", "marital"]
 PARAMS = {
@@ -44,14 +46,14 @@ def make(name: str, spec=LAYOUT, seed: int = 0, **overrides) -> torch.nn.Module:
     return build_model(name, spec, TASKS, {**PARAMS[name], **overrides})
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", NETWORK_NAMES)
 def test_outputs_one_logit_per_row_and_task(name):
     out = make(name)(compact_batch(16))
     assert set(out) == set(TASKS)
     assert all(v.shape == (16,) for v in out.values())
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", NETWORK_NAMES)
 @pytest.mark.parametrize("norm", [None, "batch", "layer"])
 def test_compact_input_equals_dense_one_hot(name, norm):
     compact, dense = make(name, norm=norm).eval(), make(name, LAYOUT.one_hot_dim, norm=norm).eval()
@@ -97,7 +99,7 @@ def test_one_hot_view():
     ]
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", NETWORK_NAMES)
 def test_seeded_builds_are_identical(name):
     a, b = make(name, seed=3), make(name, seed=3)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
@@ -187,7 +189,7 @@ def test_gate_weights_sum_to_one_and_forbidden_are_zero():
     assert (weights[~level.allowed.unsqueeze(1).expand_as(weights)] == 0).all()
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", NETWORK_NAMES)
 def test_initialisation_is_random_per_unit(name):
     for param in make(name).parameters():
         if param.dim() >= 2 and param.shape[-1] > 1:
@@ -198,7 +200,7 @@ def test_initialisation_is_random_per_unit(name):
 @pytest.mark.parametrize(
     ("name", "params", "message"),
     [
-        ("plee", {}, "unknown model 'plee'; allowed: ple, cgc, mmoe, share_bottom, single_task"),
+        ("plee", {}, "'plee' is not a network; networks: ple, cgc, mmoe, share_bottom"),
         (
             "mmoe",
             {**PARAMS["mmoe"], "num_expert": 3},
@@ -281,7 +283,7 @@ def test_duplicate_tasks_are_rejected():
         build_model("mmoe", LAYOUT, ["a", "a"], PARAMS["mmoe"])
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", NETWORK_NAMES)
 def test_artifact_rebuilds_the_same_model(name):
     model = make(name).eval()
     other = make(name, seed=1).eval()
@@ -289,7 +291,7 @@ def test_artifact_rebuilds_the_same_model(name):
         TrainedRun(seed, 1, 1, 0.1, {t: 0.5 + seed / 10 for t in TASKS}, net.state_dict())
         for seed, net in enumerate([model, other])
     )
-    stored = ModelArtifact(network_params(name, PARAMS[name]), tuple(TASKS), LAYOUT, runs)
+    stored = ModelArtifact(model_params(name, PARAMS[name]), tuple(TASKS), LAYOUT, runs)
     artifact = ModelArtifact.from_payload(stored.to_payload())  # through plain data
     assert artifact.run_index("best") == 1 and artifact.run_index(0) == 0
     rebuilt, second = artifact.network(), artifact.network(1)
@@ -297,3 +299,16 @@ def test_artifact_rebuilds_the_same_model(name):
     for task in TASKS:
         assert torch.equal(model(x)[task], rebuilt(x)[task])
         assert torch.equal(other(x)[task], second(x)[task])
+
+
+@pytest.mark.parametrize("name", NETWORK_NAMES)
+def test_periodic_numeric_embeddings_feed_every_network(name):
+    spec = {"frequencies": 4, "dim": 3, "sigma": 0.5}
+    model = make(name, numeric_embedding=spec)
+    out = model(compact_batch(8))
+    assert set(out) == set(TASKS) and all(v.shape == (8,) for v in out.values())
+    sum(v.sum() for v in out.values()).backward()
+    assert model.embedding.frequencies.grad.abs().sum() > 0  # the frequencies learn
+    assert model.embedding.weight.shape == (LAYOUT.n_numeric, 8, 3)
+    with pytest.raises(ValueError, match="numeric_embedding needs the compact input"):
+        make(name, spec=LAYOUT.one_hot_dim, numeric_embedding=spec)

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 import torch
 
@@ -125,3 +127,47 @@ def test_compiled_training_learns_like_eager_and_keeps_plain_weights():
     for a, b in zip(eager.history, compiled.history, strict=True):  # dropout draws differ
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=0.01)
         assert b["val_mean_auc"] == pytest.approx(a["val_mean_auc"], abs=0.01)
+
+
+AVERAGED = {"ema_decay": 0.9, "schedule": {"name": "cosine", "warmup_epochs": 1}}
+
+
+def test_schedule_and_weight_average_resume_exactly(tmp_path, monkeypatch):
+    _, whole = run(**AVERAGED)
+    calls = {"n": 0}
+    real = loop.task_aucs
+
+    def interrupt_in_epoch_three(*args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(loop, "task_aucs", interrupt_in_epoch_three)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, **AVERAGED)
+    monkeypatch.setattr(loop, "task_aucs", real)
+    _, resumed = run(tmp_path, **AVERAGED)
+    assert _scores(resumed) == _scores(whole)
+    assert all(torch.equal(whole.best_state[k], resumed.best_state[k]) for k in whole.best_state)
+    _, plain = run()
+    assert _scores(plain) != _scores(whole)  # the options change training
+
+
+def test_cosine_schedule_warms_up_then_decays_to_the_floor():
+    model = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    spec = validate(Training, {"schedule": {"name": "cosine", "warmup_epochs": 1,
+                                            "min_factor": 0.1}}, "training").schedule  # fmt: skip
+    scheduler = loop.make_scheduler(optimizer, spec, steps_per_epoch=4, epochs=3)
+    rates = []
+    for _ in range(12):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
+    assert rates[4] == pytest.approx(1.0) and 0.1 < rates[-1] < 0.2
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1)  # after the last step
+    assert all(a >= b for a, b in itertools.pairwise(rates[4:]))
+    constant = validate(Training, {}, "training").schedule
+    assert loop.make_scheduler(optimizer, constant, 4, 3) is None  # eager path untouched

@@ -5,15 +5,25 @@ it for every Kedro command); ``python -m census_mtl check-config`` runs it alone
 """
 
 from census_mtl.config.base import ConfigError, Settings, merge_settings, validate
-from census_mtl.config.network import MODEL_NAMES, NETWORKS, NetworkParams
+from census_mtl.config.network import (
+    MODEL_NAMES,
+    MODELS,
+    NETWORKS,
+    GBDTParams,
+    ModelParams,
+    NetworkParams,
+)
 from census_mtl.config.project import Params, training_settings, validate_params
 from census_mtl.config.training import Training
 from census_mtl.config.tuning import SearchSpace, Tuning
 
 __all__ = [
+    "MODELS",
     "MODEL_NAMES",
     "NETWORKS",
     "ConfigError",
+    "GBDTParams",
+    "ModelParams",
     "NetworkParams",
     "Params",
     "SearchSpace",

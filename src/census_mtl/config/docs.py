@@ -12,12 +12,12 @@ import annotated_types as at
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from census_mtl.config.network import NETWORKS
+from census_mtl.config.network import MODELS
 from census_mtl.config.project import Params
 from census_mtl.config.training import Training
 
 _BOUNDS = {at.Ge: ("≥", "ge"), at.Gt: (">", "gt"), at.Le: ("≤", "le"), at.Lt: ("<", "lt")}
-_SKIP = set(NETWORKS)  # listed after the shared blocks
+_SKIP = set(MODELS)  # listed after the shared blocks
 
 
 def _bounds(metadata: list) -> str:
@@ -111,7 +111,7 @@ def settings_table() -> str:
     """Markdown: every setting's key path, allowed values, default and meaning."""
     rows = _rows(Params, "")
     rows += _rows(Training, "<model>.training")
-    for name, network in NETWORKS.items():
+    for name, network in MODELS.items():
         rows += _rows(network, f"{name}.model")
     head = "| key | allowed | default | meaning |\n|---|---|---|---|"
     return head + "\n" + "\n".join(dict.fromkeys(rows))

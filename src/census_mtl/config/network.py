@@ -1,4 +1,4 @@
-"""Network parameters: one declaration per architecture (the ``model`` block of each model)."""
+"""Model parameters: one declaration per architecture (the ``model`` block of each model)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,14 @@ from census_mtl.config.base import Settings
 
 Units = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1)]
 OptionalUnits = list[Annotated[int, Field(ge=1)]]
+
+
+class NumericEmbedding(Settings):
+    """Periodic embeddings of the numeric features (PLR; Gorishniy et al., 2022)."""
+
+    frequencies: int = Field(16, ge=1, description="frequencies per number")
+    dim: int = Field(8, ge=1, description="width of each number's embedding")
+    sigma: float = Field(0.1, gt=0.0, description="std of the initial frequencies")
 
 
 class MLPOptions(Settings):
@@ -24,6 +32,9 @@ class MLPOptions(Settings):
     )
     activation: Literal["relu", "gelu", "silu", "tanh"] = Field(
         "relu", description="activation of the hidden layers"
+    )
+    numeric_embedding: NumericEmbedding | None = Field(
+        None, description="periodic embeddings of the numbers before the first layer (null = off)"
     )
 
 
@@ -100,4 +111,36 @@ NETWORKS: dict[str, type[NetworkParams]] = {
     "share_bottom": ShareBottomParams,
     "single_task": SingleTaskParams,
 }
-MODEL_NAMES = tuple(NETWORKS)
+
+
+class GBDTParams(Settings):
+    """A LightGBM gradient-boosted tree per task, early-stopped on validation AUC.
+
+    It reads the numeric features and the categorical fields (LightGBM's native categorical
+    splits); the quantile-bin fields are left out, since trees cut the numbers themselves.
+    """
+
+    name: Literal["gbdt"] = Field("gbdt", description="the architecture")
+    num_leaves: int = Field(31, ge=2, description="leaves per tree")
+    learning_rate: float = Field(0.05, gt=0.0, le=1.0, description="shrinkage of each tree")
+    max_rounds: int = Field(3000, ge=1, description="boosting rounds at most")
+    early_stopping_rounds: int = Field(
+        100, ge=1, description="rounds without a better validation AUC before stopping"
+    )
+    min_child_samples: int = Field(20, ge=1, description="rows per leaf at least")
+    feature_fraction: float = Field(
+        0.8, gt=0.0, le=1.0, description="share of features each tree sees (seeded)"
+    )
+    bagging_fraction: float = Field(
+        0.8, gt=0.0, le=1.0, description="share of rows each tree sees (seeded)"
+    )
+    bagging_freq: int = Field(1, ge=0, description="re-draw the rows every k trees (0 = off)")
+    lambda_l2: float = Field(0.0, ge=0.0, description="L2 penalty on leaf values")
+    cat_smooth: float = Field(10.0, ge=0.0, description="smoothing of categorical splits")
+    cat_l2: float = Field(10.0, ge=0.0, description="L2 penalty of categorical splits")
+    max_bin: int = Field(255, ge=2, description="histogram bins of a numeric feature")
+
+
+MODELS: dict[str, type[NetworkParams | GBDTParams]] = {**NETWORKS, "gbdt": GBDTParams}
+ModelParams = NetworkParams | GBDTParams
+MODEL_NAMES = tuple(MODELS)

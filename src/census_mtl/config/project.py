@@ -16,10 +16,11 @@ from pydantic import Field, field_validator, model_validator
 from census_mtl.config.base import ConfigError, Settings, config_error, merge_settings, validate
 from census_mtl.config.network import (
     MODEL_NAMES,
-    NETWORKS,
+    MODELS,
     CGCParams,
+    GBDTParams,
     MMoEParams,
-    NetworkParams,
+    ModelParams,
     PLEParams,
     ShareBottomParams,
     SingleTaskParams,
@@ -28,7 +29,7 @@ from census_mtl.config.training import Training
 from census_mtl.config.tuning import SearchSpace, Tuning
 from census_mtl.data.schema import CATEGORIES, COLUMNS, LABEL, LABEL_VALUES
 
-ModelName = Literal["ple", "cgc", "mmoe", "share_bottom", "single_task"]
+ModelName = Literal["ple", "cgc", "mmoe", "share_bottom", "single_task", "gbdt"]
 assert set(MODEL_NAMES) == set(ModelName.__args__)
 
 
@@ -97,12 +98,19 @@ class Evaluation(Settings):
 
 
 class Compare(Settings):
-    baseline: ModelName = Field("single_task", description="the MTL gain is measured against it")
-    seesaw_tolerance: float = Field(
-        0.0005, ge=0.0, description="AUC gain/loss beyond which a seesaw is flagged"
+    baseline: ModelName = Field(
+        "single_task", description="the MTL gain of every model is measured against it"
+    )
+    bar: ModelName = Field("gbdt", description="the strong baseline every model is compared with")
+    focus: ModelName = Field("ple", description="the model compared with every other one")
+    alpha: float = Field(
+        0.05, gt=0.0, lt=1.0, description="family-wise error rate of the paired tests (Holm)"
     )
     report_dir: str = Field(description="folder of the report (links are relative to it)")
     links: dict[str, str] = Field({}, description="pages linked from the report when present")
+    references: dict[str, dict[str, float]] = Field(
+        {}, description="published test AUC per task, shown as labelled rows (not measured here)"
+    )
 
 
 class Predict(Settings):
@@ -118,7 +126,7 @@ class SyntheticData(Settings):
     seed: int = Field(0, ge=0, description="seed of the synthetic data")
 
 
-P = TypeVar("P", bound=NetworkParams)
+P = TypeVar("P", bound=ModelParams)
 
 
 class ModelSection(Settings, Generic[P]):
@@ -138,6 +146,7 @@ class Params(Settings):
     mmoe: ModelSection[MMoEParams]
     share_bottom: ModelSection[ShareBottomParams]
     single_task: ModelSection[SingleTaskParams]
+    gbdt: ModelSection[GBDTParams]
     evaluation: Evaluation = Field(Evaluation())
     compare: Compare
     predict: Predict = Field(Predict())
@@ -193,7 +202,7 @@ def _dependent_problems(params: Mapping, context: dict) -> list[str]:
             drawn = _first_draw(space)
             model = merge_settings(section["model"], drawn.get("model", {}))
             where = f"tuning_spaces.{name}"
-            problems += _problems(NETWORKS[name], model, f"{where}.model", context)
+            problems += _problems(MODELS[name], model, f"{where}.model", context)
             training = merge_settings(merged, trial, drawn.get("training", {}))
             problems += _problems(Training, training, f"{where}.training", context)
     return problems

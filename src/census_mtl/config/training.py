@@ -83,6 +83,18 @@ class Loss(Settings):
         return self
 
 
+class Schedule(Settings):
+    """The learning rate over training: constant, or linear warm-up then cosine decay."""
+
+    name: Literal["constant", "cosine"] = Field(
+        "constant", description="constant, or cosine decay to min_factor over max_epochs"
+    )
+    warmup_epochs: float = Field(0.0, ge=0.0, description="epochs of linear warm-up from 0")
+    min_factor: float = Field(
+        0.0, ge=0.0, le=1.0, description="last learning rate as a share of the first"
+    )
+
+
 Device = Annotated[str, Field(pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")]
 
 
@@ -100,6 +112,11 @@ class Training(Settings):
     batch_size: int = Field(1024, ge=1, description="rows per training step")
     eval_batch_size: int = Field(16384, ge=1, description="rows per validation forward pass")
     max_epochs: int = Field(30, ge=1, description="epochs at most")
+    schedule: Schedule = Field(Schedule())
+    ema_decay: float | None = Field(
+        None, gt=0.0, lt=1.0,
+        description="evaluate and keep an exponential moving average of the weights (null = off)",
+    )  # fmt: skip
     early_stopping: EarlyStopping = Field(EarlyStopping())
     loss: Loss = Field(Loss())
     resume: bool = Field(

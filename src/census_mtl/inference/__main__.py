@@ -11,7 +11,7 @@ import pandas as pd
 from census_mtl.atomic import atomic_path
 from census_mtl.config import ConfigError, validate
 from census_mtl.config.project import Predict
-from census_mtl.inference.export import export_onnx
+from census_mtl.inference.export import export_boosters, export_onnx
 from census_mtl.inference.scoring import ScoringError, score_chunks
 from census_mtl.models.artifact import ArtifactError, load_artifact
 
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--batch-size", type=int, default=Predict().batch_size)
     score.add_argument("--on-bad-rows", choices=["skip", "fail"], default="skip")
     score.add_argument("--bad-rows", type=Path, help="CSV of bad rows (default: beside --out)")
-    export = commands.add_parser("export", help="export a trained model to ONNX",
+    export = commands.add_parser("export", help="a network to ONNX, the GBDT to LightGBM text",
                                  formatter_class=formatter)  # fmt: skip
     export.add_argument("--model", type=Path, default=MODEL)
     export.add_argument("--run", default="best", help="'best' or a trained seed")
@@ -65,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     run = args.run if args.run == "best" else int(args.run)
     try:
         model = load_artifact(args.model)
-        if args.command == "export":
+        if args.command == "export" and model.is_network:
             print(export_onnx(model, args.out, model.run_index(run)))
+            return 0
+        if args.command == "export":
+            print("\n".join(map(str, export_boosters(model, args.out, model.run_index(run)))))
             return 0
         options = {"run": run, "on_bad_rows": args.on_bad_rows, "batch_size": args.batch_size}
         print(_score(args, model, validate(Predict, options, "")))

@@ -1,4 +1,5 @@
-"""Export a trained model to ONNX: one input ``x`` (compact features), one output per task."""
+"""Export a trained model: a network to ONNX (one input ``x``, the compact features; one output
+per task), the GBDT baseline to LightGBM's own text model files (one per task)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,14 @@ def export_onnx(model: ModelArtifact, path: Path, run: int = 0) -> Path:
             external_data=False,  # one self-contained file
         )
     return path
+
+
+def export_boosters(model: ModelArtifact, path: Path, run: int = 0) -> list[Path]:
+    """Write run ``run``'s LightGBM text model of each task as ``<path stem>.<task>.txt``."""
+    paths = []
+    for task, text in model.runs[run].boosters.items():
+        target = path.with_name(f"{path.stem}.{task}.txt")
+        with atomic_path(target) as part:
+            part.write_text(text)
+        paths.append(target)
+    return paths

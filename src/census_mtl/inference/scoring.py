@@ -19,7 +19,7 @@ from census_mtl.config.project import Predict
 from census_mtl.data.schema import COLUMNS, LABEL
 from census_mtl.data.validation import CENSUS_SCHEMA, failure_cases
 from census_mtl.features import encode
-from census_mtl.models import ModelArtifact, predict
+from census_mtl.models import ModelArtifact
 
 BAD_ROW_COLUMNS = ["line", "column", "value", "problem"]
 
@@ -77,7 +77,7 @@ def score_chunks(
     settings: Predict,
 ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     """For each chunk: ``line`` and ``p_<task>`` per scored row, and the bad-row report."""
-    network = model.network(model.run_index(settings.run))
+    predictor = model.predictor(model.run_index(settings.run))
     first_line = 1
     for chunk in chunks:
         rows, bad = check_rows(chunk, first_line)
@@ -85,7 +85,7 @@ def score_chunks(
             _fail_on(bad)
         lines = rows.index.to_numpy() + first_line
         x = torch.from_numpy(encode(preprocessor, rows).to_numpy(copy=True))
-        probs = predict(network, x, settings.batch_size).numpy()
+        probs = predictor(x, settings.batch_size).numpy()
         scored = pd.DataFrame({"line": lines})
         for i, task in enumerate(model.tasks):
             scored[f"p_{task}"] = probs[:, i]

@@ -1,8 +1,9 @@
-"""A trained model: what rebuilds the network, plus one set of weights per training seed.
+"""A trained model: what rebuilds it, plus one trained instance per seed.
 
-``ModelArtifact`` is frozen and typed. ``to_payload``/``from_payload`` turn it into a dict of
-JSON text and tensors (no class of the project inside), which ``ModelArtifactDataset`` stores
-with ``torch.save`` and loads with ``weights_only=True``: loading a model never runs code.
+``ModelArtifact`` is frozen and typed: a network's weights per seed, or a GBDT's LightGBM text
+models per seed and task. ``to_payload``/``from_payload`` turn it into JSON text, tensors and
+LightGBM text (no class of the project inside), which ``ModelArtifactDataset`` stores with
+``torch.save`` and loads with ``weights_only=True``: loading a model never runs code.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ import json
 import pickle
 import zipfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import torch
 
 from census_mtl.atomic import atomic_path
-from census_mtl.config import NetworkParams
+from census_mtl.config import ModelParams
+from census_mtl.models.gbdt import BoostedTrees
 from census_mtl.models.inputs import FeatureLayout
-from census_mtl.models.registry import build_model, network_params
+from census_mtl.models.prediction import predict
+from census_mtl.models.registry import build_model, model_params
 
 FORMAT = "census-mtl model v1"
 
@@ -31,25 +34,28 @@ class ArtifactError(ValueError):
 
 @dataclass(frozen=True)
 class TrainedRun:
-    """One trained instance: its seed, best epoch and validation AUC, and its weights."""
+    """One trained instance: its seed, best epoch and validation AUC, and what it learned:
+    a network's ``state_dict``, or a GBDT's LightGBM text model per task (``boosters``)."""
 
     seed: int
     best_epoch: int
     epochs: int
     seconds_per_epoch: float
     validation_auc: dict[str, float]
-    state_dict: dict[str, torch.Tensor]
+    state_dict: dict[str, torch.Tensor] = field(default_factory=dict)
+    boosters: dict[str, str] = field(default_factory=dict)
+    train_seconds: float = 0.0
 
     def facts(self) -> dict:
-        """Everything but the weights, as plain data."""
-        return {k: v for k, v in asdict(self).items() if k != "state_dict"}
+        """Everything but the weights and boosters, as plain data."""
+        return {k: v for k, v in asdict(self).items() if k not in ("state_dict", "boosters")}
 
 
 @dataclass(frozen=True)
 class ModelArtifact:
     """A network's name, parameters, tasks and input layout, and its trained runs."""
 
-    params: NetworkParams
+    params: ModelParams
     tasks: tuple[str, ...]
     layout: FeatureLayout
     runs: tuple[TrainedRun, ...]
@@ -58,11 +64,31 @@ class ModelArtifact:
     def name(self) -> str:
         return self.params.name
 
+    @property
+    def is_network(self) -> bool:
+        return self.name != "gbdt"
+
     def network(self, run: int = 0) -> torch.nn.Module:
-        """The ``run``-th trained instance, rebuilt, in evaluation mode."""
+        """The ``run``-th trained network, rebuilt, in evaluation mode."""
+        if not self.is_network:
+            raise ArtifactError(f"{self.name!r} is not a network; use predict().")
         model = build_model(self.name, self.layout, list(self.tasks), self.params)
         model.load_state_dict(self.runs[run].state_dict)
         return model.eval()
+
+    def predictor(self, run: int = 0):
+        """A callable ``x (N, D) -> probabilities (N, tasks)`` of the ``run``-th instance."""
+        if self.is_network:
+            network = self.network(run)
+            return lambda x, batch_size=8192: predict(network, x, batch_size)
+        trees = BoostedTrees(self.runs[run].boosters, self.layout, self.tasks)
+        return lambda x, batch_size=8192: torch.from_numpy(trees.predict(x.cpu().numpy()))
+
+    def size(self) -> int:
+        """Trainable parameters of a network; leaves of a GBDT (over all its trees)."""
+        if self.is_network:
+            return sum(p.numel() for p in self.network().parameters())
+        return BoostedTrees(self.runs[-1].boosters, self.layout, self.tasks).leaves()
 
     def run_index(self, choice: Literal["best"] | int = "best") -> int:
         """Index of the run with the best mean validation AUC (``best``) or of a seed."""
@@ -89,7 +115,12 @@ class ModelArtifact:
             for i, run in enumerate(self.runs)
             for key, value in run.state_dict.items()
         }
-        return {"meta": json.dumps(meta), "weights": weights}
+        boosters = {
+            f"run{i}.{task}": text
+            for i, run in enumerate(self.runs)
+            for task, text in run.boosters.items()
+        }
+        return {"meta": json.dumps(meta), "weights": weights, "boosters": boosters}
 
     @classmethod
     def from_payload(cls, payload: Mapping) -> ModelArtifact:
@@ -101,18 +132,23 @@ class ModelArtifact:
             raise ArtifactError(f"not a census-mtl model ({exc!r})") from None
         if meta.get("format") != FORMAT:
             raise ArtifactError(f"unknown model format {meta.get('format')!r}; retrain it.")
+        boosters = payload.get("boosters", {})
         runs = tuple(
-            TrainedRun(**facts, state_dict=_run_weights(weights, i))
+            TrainedRun(
+                **facts,
+                state_dict=_of_run(weights, i),
+                boosters=_of_run(boosters, i),
+            )
             for i, facts in enumerate(meta["runs"])
         )
-        params = network_params(meta["params"]["name"], meta["params"])
+        params = model_params(meta["params"]["name"], meta["params"])
         layout = FeatureLayout.from_dict(meta["layout"])
         return cls(params, tuple(meta["tasks"]), layout, runs)
 
 
-def _run_weights(weights: Mapping[str, torch.Tensor], run: int) -> dict[str, torch.Tensor]:
+def _of_run(items: Mapping[str, object], run: int) -> dict:
     prefix = f"run{run}."
-    return {k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)}
+    return {k.removeprefix(prefix): v for k, v in items.items() if k.startswith(prefix)}
 
 
 def load_artifact(path: Path) -> ModelArtifact:

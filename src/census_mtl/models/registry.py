@@ -6,22 +6,23 @@ from collections.abc import Mapping, Sequence
 
 from torch import nn
 
-from census_mtl.config import NETWORKS, ConfigError, NetworkParams, validate
-from census_mtl.models.inputs import InputSpec
+from census_mtl.config import MODELS, NETWORKS, ConfigError, ModelParams, NetworkParams, validate
+from census_mtl.models.inputs import FeatureLayout, InputSpec
 from census_mtl.models.networks import PLE, SharedBottom, SingleTask
+from census_mtl.models.numeric import EmbeddedNumbers, PeriodicNumbers
 
 
-def network_params(name: str, params: Mapping | NetworkParams) -> NetworkParams:
-    """``params`` of network ``name``, typed; a bad name or value raises ``ConfigError``."""
-    if name not in NETWORKS:
-        raise ConfigError(f"unknown model {name!r}; allowed: {', '.join(NETWORKS)}.")
-    if isinstance(params, NETWORKS[name]):
+def model_params(name: str, params: Mapping | ModelParams) -> ModelParams:
+    """``params`` of model ``name``, typed; a bad name or value raises ``ConfigError``."""
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; allowed: {', '.join(MODELS)}.")
+    if isinstance(params, MODELS[name]):
         return params
-    return validate(NETWORKS[name], {"name": name, **params}, "model")
+    return validate(MODELS[name], {"name": name, **params}, "model")
 
 
 def build_model(
-    name: str, input_dim: InputSpec, tasks: Sequence[str], params: Mapping | NetworkParams
+    name: str, input_dim: InputSpec, tasks: Sequence[str], params: Mapping | ModelParams
 ) -> nn.Module:
     """Build ``name`` for inputs of ``input_dim`` (dense width or ``FeatureLayout``) and ``tasks``.
 
@@ -30,7 +31,21 @@ def build_model(
     """
     if not tasks or len(set(tasks)) != len(tasks):
         raise ConfigError(f"tasks must be distinct names, got {list(tasks)}.")
-    p = network_params(name, params)
+    if name not in NETWORKS:
+        raise ConfigError(f"{name!r} is not a network; networks: {', '.join(NETWORKS)}.")
+    p = model_params(name, params)
+    spec = p.numeric_embedding
+    if spec is None:
+        return _network(p, input_dim, tasks)
+    if not isinstance(input_dim, FeatureLayout):
+        raise ConfigError("numeric_embedding needs the compact input (a FeatureLayout).")
+    embedding = PeriodicNumbers(input_dim.n_numeric, spec.frequencies, spec.dim, spec.sigma)
+    numbers = tuple(f"{n}__{i}" for n in input_dim.numeric for i in range(spec.dim))
+    widened = FeatureLayout(numbers, input_dim.categorical)
+    return EmbeddedNumbers(embedding, _network(p, widened, tasks))
+
+
+def _network(p: NetworkParams, input_dim: InputSpec, tasks: Sequence[str]) -> nn.Module:
     mlp = {"dropout": p.dropout, "norm": p.norm, "activation": p.activation}
     towers = p.tower_hidden_units
     if p.name in ("ple", "cgc"):

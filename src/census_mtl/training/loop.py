@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
-from census_mtl.config.training import Optimizer, Training
+from census_mtl.config.training import Optimizer, Schedule, Training
 from census_mtl.metrics import task_aucs
 from census_mtl.models.prediction import predict
 from census_mtl.training.checkpoints import Checkpoints
@@ -71,9 +72,29 @@ def make_optimizer(model: torch.nn.Module, spec: Optimizer) -> torch.optim.Optim
     )
 
 
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, spec: Schedule, steps_per_epoch: int, epochs: int
+) -> torch.optim.lr_scheduler.LambdaLR | None:
+    """Per-step learning-rate factors: linear warm-up, then cosine decay to ``min_factor``."""
+    if spec.name == "constant" and spec.warmup_epochs == 0:
+        return None
+    warmup, total = spec.warmup_epochs * steps_per_epoch, epochs * steps_per_epoch
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if spec.name == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1.0, total - warmup))
+        return spec.min_factor + (1 - spec.min_factor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 def train_epoch(
     forward: Callable, data: TensorData, order: torch.Tensor, batch_size: int,
     loss_fn: MultiTaskLoss, optimizer: torch.optim.Optimizer, desc: str,
+    after_step: Callable[[], None] | None = None,
 ) -> list[float]:  # fmt: skip
     """One pass over ``data`` in ``order``; the mean total and per-task losses."""
     sums = torch.zeros(len(loss_fn.tasks) + 1, device=order.device)
@@ -87,6 +108,8 @@ def train_epoch(
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
+        if after_step is not None:
+            after_step()
         sums += torch.stack([total.detach(), *(v.detach() for v in per_task.values())])
     return (sums / len(batches)).tolist()  # waits for the device: time the whole epoch
 
@@ -117,6 +140,27 @@ class _Run:
         self.forward = torch.compile(model) if settings.compile else model  # same parameters
         self.generator = torch.Generator().manual_seed(seed)
         self.progress, self.best_state = Progress(), _clone(model)
+        self.scheduler, self.ema = None, None
+
+    def prepare(self, rows: int) -> None:
+        """The learning-rate schedule and the weight average, once the data size is known."""
+        steps = math.ceil(rows / self.settings.batch_size)
+        schedule = self.settings.schedule
+        self.scheduler = make_scheduler(self.optimizer, schedule, steps, self.settings.max_epochs)
+        if self.settings.ema_decay is not None:
+            average = get_ema_multi_avg_fn(self.settings.ema_decay)
+            self.ema = AveragedModel(self.model, multi_avg_fn=average, use_buffers=True)
+
+    def _after_step(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
+
+    @property
+    def scored(self) -> torch.nn.Module:
+        """The weights that are evaluated and kept: the moving average when there is one."""
+        return self.ema.module if self.ema is not None else self.model
 
     @property
     def finished(self) -> bool:
@@ -129,16 +173,17 @@ class _Run:
         started = time.perf_counter()
         model.train()
         order = torch.randperm(len(train), generator=self.generator).to(self.device)
+        hook = self._after_step if (self.scheduler, self.ema) != (None, None) else None
         losses = train_epoch(self.forward, train, order, settings.batch_size, self.loss_fn,
-                             self.optimizer, f"epoch {progress.epoch}")  # fmt: skip
+                             self.optimizer, f"epoch {progress.epoch}", hook)  # fmt: skip
         seconds = time.perf_counter() - started
-        probs = predict(model, validation.x, settings.eval_batch_size)
+        probs = predict(self.scored, validation.x, settings.eval_batch_size)
         aucs = task_aucs(validation.y, probs, model.tasks)
         row = history_row(progress.epoch, seconds, losses, aucs)
         _log_epoch(row, model.tasks)
         stopping = settings.early_stopping
         if progress.record(row, row[score_key(stopping.metric)], stopping.patience):
-            self.best_state = _clone(model)
+            self.best_state = _clone(self.scored)
         return row
 
     def snapshot(self, fingerprint: str) -> dict:
@@ -150,6 +195,8 @@ class _Run:
             "torch_rng": torch.get_rng_state(),
             "best_model": self.best_state,
             "state": asdict(self.progress),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "ema": self.ema.state_dict() if self.ema else None,
         }
 
     def restore(self, saved: dict) -> None:
@@ -158,6 +205,10 @@ class _Run:
         self.generator.set_state(saved["generator"])
         torch.set_rng_state(saved["torch_rng"])
         self.best_state, self.progress = saved["best_model"], Progress(**saved["state"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(saved["scheduler"])
+        if self.ema is not None:
+            self.ema.load_state_dict(saved["ema"])
         logger.info("Resuming seed %d after epoch %d.", self.seed, self.progress.epoch)
 
 
@@ -174,6 +225,7 @@ def fit(
     device = resolve_device(settings.device)
     set_threads(settings.num_threads)
     run = _Run(model, settings, seed, device)
+    run.prepare(len(train))
     if checkpoints is not None and settings.resume:
         saved = checkpoints.load(seed, fingerprint, device)
         if saved is not None:

@@ -5,11 +5,30 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from census_mtl.config import validate
+from census_mtl.config.project import Compare
 from census_mtl.pipelines.compare.nodes import compare_models
+from census_mtl.reporting.comparisons import comparison_pairs, paired_table
 from census_mtl.reporting.table import comparison_table
 
 TASKS = ("income", "marital")
 AUCS = {"ple": (0.951, 0.9946), "share_bottom": (0.949, 0.9950), "single_task": (0.950, 0.9947)}
+ROWS = 2000
+LABELS = pd.DataFrame(
+    {f"y__{t}": (np.random.default_rng(i).random(ROWS) < 0.3).astype("float32")
+     for i, t in enumerate(TASKS)}
+)  # fmt: skip
+# How strongly each model's predictions follow the labels: ple helps income and hurts marital.
+SIGNAL = {"ple": (2.0, 0.6), "share_bottom": (1.0, 1.0), "single_task": (1.0, 1.0)}
+
+
+def predictions(name: str) -> pd.DataFrame:
+    rng = np.random.default_rng(len(name))
+    noise = {t: rng.normal(0, 1, ROWS) for t in TASKS}  # shared by the seeds: paired rows
+    return pd.DataFrame(
+        {f"p_{t}_seed{s}": SIGNAL[name][j] * LABELS[f"y__{t}"] + noise[t] + rng.normal(0, .1, ROWS)
+         for s in (1, 2) for j, t in enumerate(TASKS)}
+    )  # fmt: skip
 
 
 def fake_outputs(name: str, aucs: tuple[float, float]) -> dict:
@@ -20,14 +39,17 @@ def fake_outputs(name: str, aucs: tuple[float, float]) -> dict:
         }
         for task, auc in zip(TASKS, aucs, strict=True)
     }  # fmt: skip
+    ensemble = {t: {"auc": v + 0.001, "auc_ci_low": v - 0.002, "auc_ci_high": v + 0.004}
+                for t, v in zip(TASKS, aucs, strict=True)}  # fmt: skip
     runs = [{"seed": s, "best_epoch": 3 + s, "validation_auc": {}} for s in (1, 2)]
     grid = np.linspace(0, 1, 5)
     return {
         f"{name}.test_metrics": {
             "model": name, "parameters": 1234, "seeds": 2, "inference_rows_per_s": 1e5,
-            "test": test, "runs": [],
+            "test": test, "ensemble": ensemble, "runs": [],
         },
-        f"{name}.training_metrics": {"model": name, "seconds_per_epoch": 1.5, "runs": runs},
+        f"{name}.training_metrics": {"model": name, "seconds_per_epoch": 1.5,
+                                     "train_seconds": 12.0, "runs": runs},
         f"{name}.training_history": pd.DataFrame(
             {"epoch": [1, 2, 1, 2], "seed": [1, 1, 2, 2],
              "val_auc_income": [0.9, 0.94, 0.91, 0.95], "val_auc_marital": [0.99] * 4}
@@ -35,6 +57,7 @@ def fake_outputs(name: str, aucs: tuple[float, float]) -> dict:
         f"{name}.roc_curve": pd.DataFrame(
             {"fpr": grid, "tpr_income": np.sqrt(grid), "tpr_marital": grid**0.2}
         ),
+        f"{name}.test_predictions": predictions(name),
     }  # fmt: skip
 
 
@@ -46,40 +69,59 @@ def datasets() -> dict:
     return merged
 
 
-def test_table_has_gains_over_single_task_and_flags_seesaw(datasets):
+def settings(tmp_path, **overrides) -> dict:
+    base = {"baseline": "single_task", "bar": "share_bottom", "focus": "ple"}
+    return base | {"report_dir": str(tmp_path), "links": {}} | overrides
+
+
+def test_pairs_cover_baseline_bar_and_focus_once():
+    compare = validate(Compare, {"report_dir": "x"}, "compare")
+    pairs = comparison_pairs(["ple", "cgc", "single_task", "gbdt"], compare)
+    assert pairs == [("ple", "single_task"), ("cgc", "single_task"), ("gbdt", "single_task"),
+                     ("ple", "gbdt"), ("cgc", "gbdt"), ("ple", "cgc")]  # fmt: skip
+
+
+def test_paired_table_finds_the_seesaw(datasets, tmp_path):
+    compare = validate(Compare, settings(tmp_path), "compare")
+    preds = {k.split(".")[0]: v for k, v in datasets.items() if k.endswith("test_predictions")}
+    paired = paired_table(preds, LABELS, TASKS, compare).set_index(["a", "b", "task"])
+    gain = paired.loc[("ple", "single_task", "income")]
+    assert gain["difference"] > 0 and gain["significant"] and gain["low"] > 0
+    assert "ple is better" in gain["verdict"] and len(gain["per_seed"]) == 2
+    loss = paired.loc[("ple", "single_task", "marital")]
+    assert loss["difference"] < 0 and loss["significant"]
+    assert (paired["p_holm"] >= paired["p"]).all()
     metrics = {k.split(".")[0]: v for k, v in datasets.items() if k.endswith("test_metrics")}
     training = {k.split(".")[0]: v for k, v in datasets.items() if k.endswith("training_metrics")}
-    table = comparison_table(metrics, training, "single_task", 0.0).set_index("model")
-    assert table.loc["ple", "gain_income"] == pytest.approx(0.001)
-    assert table.loc["ple", "gain_marital"] == pytest.approx(-0.0001)
-    assert table.loc["ple", "seesaw"] and table.loc["share_bottom", "seesaw"]
-    assert not table.loc["single_task", "seesaw"]
-    tolerant = comparison_table(metrics, training, "single_task", 0.0002).set_index("model")
-    assert not tolerant.loc["ple", "seesaw"]  # a 0.0001 loss is within the tolerance
-    assert tolerant.loc["share_bottom", "seesaw"]  # -0.001 on income, +0.0003 on marital
+    table = comparison_table(metrics, training, paired.reset_index(), "single_task")
+    table = table.set_index("model")
+    assert table.loc["ple", "seesaw"] and not table.loc["share_bottom", "seesaw"]
+    assert table.loc["ple", "gain_income"] == pytest.approx(gain["difference"])
     assert table.loc["ple", "best_epochs"] == "4,5"
 
 
 def test_report_pages_and_figures(datasets, tmp_path):
-    compare = {"baseline": "single_task", "seesaw_tolerance": 0.0, "report_dir": str(tmp_path)}
-    compare["links"] = {}
-    table, markdown, page, *figures = compare_models(compare, **datasets)
+    references = {"PLE paper": {"income": 0.9522, "marital": 0.9945}}
+    table, paired, markdown, page, *figures = compare_models(
+        settings(tmp_path, references=references), LABELS, **datasets
+    )
     assert list(table["model"]) == list(AUCS)
     assert len(figures) == 3 and all(isinstance(f, Figure) for f in figures)
-    assert "| ple | 1,234 | 1.5 | 4,5 | 0.95100 ± 0.00100 [0.9480, 0.9540]" in markdown
+    assert "| ple | 1,234 | 12 | 1.50 | 4,5 | 0.95100 ± 0.00100 [0.9480, 0.9540]" in markdown
+    assert "| ple, ensemble of 2 |" in markdown
+    assert "| PLE paper (published) |" in markdown and "0.9522" in markdown
+    assert "## Paired differences" in markdown and "ple vs single_task" in markdown
     assert "![Test AUC by model and task](figures/auc_by_model.png)" in markdown
     assert "**seesaw**" in markdown
     assert page.count("data:image/png;base64,") == 3
     assert not re.search(r"(src|href)=['\"]https?://", page)  # self-contained: nothing fetched
-    assert "<td>+0.10</td>" in page
+    assert set(paired["verdict"].str.contains(" vs ")) == {True}
 
 
 def test_links_only_to_existing_pages(datasets, tmp_path):
     (tmp_path / "tuning").mkdir()
     (tmp_path / "tuning" / "history.html").write_text("<html></html>")
     links = {"optimisation history": "tuning/history.html", "missing": "tuning/nope.html"}
-    compare = {"baseline": "single_task", "seesaw_tolerance": 0.0, "report_dir": str(tmp_path)}
-    compare["links"] = links
-    _, markdown, page, *_ = compare_models(compare, **datasets)
+    _, _, markdown, page, *_ = compare_models(settings(tmp_path, links=links), LABELS, **datasets)
     assert "[optimisation history](tuning/history.html)" in markdown
     assert "nope.html" not in markdown and "nope.html" not in page

@@ -1,4 +1,5 @@
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from census_mtl.pipelines.evaluate.nodes import evaluate_model
 from tests.pipelines.train.test_nodes import DEFAULTS, MODEL, train_model
@@ -21,8 +22,13 @@ def trained(inputs):
 
 def test_metrics_per_task_per_seed_and_their_mean(trained, inputs):
     _, test, layout = inputs
-    metrics, roc, pr = evaluate_model(trained, test, layout, EVALUATION)
+    metrics, roc, pr, predictions = evaluate_model(trained, test, layout, EVALUATION)
     assert metrics["model"] == "mmoe" and metrics["seeds"] == 2 and metrics["rows"] == len(test)
+    assert len(predictions) == len(test) and predictions.shape[1] == 4
+    for task in ("income", "marital"):  # the ensemble scores the mean of the seeds' predictions
+        mean = predictions[[f"p_{task}_seed1", f"p_{task}_seed2"]].mean(axis=1)
+        expected = roc_auc_score(test[f"y__{task}"], mean)
+        assert metrics["ensemble"][task]["auc"] == pytest.approx(expected, rel=1e-6)
     assert [run["seed"] for run in metrics["runs"]] == [1, 2]
     for task in ("income", "marital"):
         runs = [run[task]["auc"] for run in metrics["runs"]]
@@ -37,7 +43,7 @@ def test_metrics_per_task_per_seed_and_their_mean(trained, inputs):
 def test_each_task_is_scored_on_its_own(trained, inputs):
     """A pooled AUC over both tasks' outputs would differ from either task's."""
     _, test, layout = inputs
-    metrics, _, _ = evaluate_model(trained, test, layout, EVALUATION)
+    metrics, *_ = evaluate_model(trained, test, layout, EVALUATION)
     income, marital = (metrics["runs"][0][t]["auc"] for t in ("income", "marital"))
     assert income != pytest.approx(marital)
     assert 0.5 < income < 1 and 0.5 < marital < 1

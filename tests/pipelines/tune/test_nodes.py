@@ -153,3 +153,12 @@ def test_two_processes_share_one_study(inputs, tmp_path):
     assert all(t.state.name == "COMPLETE" for t in study.trials)
     hosts = {t.user_attrs["host"] for t in study.trials}
     assert len(hosts) == 2  # both processes ran trials of the same study
+
+
+def test_gbdt_is_tuned_like_the_networks(inputs, tmp_path):
+    gbdt = {"name": "gbdt", "num_leaves": 7, "max_rounds": 40, "early_stopping_rounds": 5}
+    space = {"model": {"num_leaves": {"type": "int", "low": 3, "high": 15}}}
+    best, trials, *_ = tune_model(*inputs, gbdt, {}, DEFAULTS, settings(tmp_path), space)
+    assert set(best) == {"gbdt"} and 3 <= best["gbdt"]["model"]["num_leaves"] <= 15
+    assert len(trials) == 3 and set(trials["state"]) == {"COMPLETE"}
+    assert trials["value"].between(0.5, 1).all()

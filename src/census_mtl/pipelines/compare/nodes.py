@@ -9,15 +9,16 @@ from matplotlib.figure import Figure
 
 from census_mtl.config import validate
 from census_mtl.config.project import Compare
+from census_mtl.reporting.comparisons import paired_table
 from census_mtl.reporting.figures import auc_by_model, roc_curves, training_curves
 from census_mtl.reporting.render import html_report, markdown_report
 from census_mtl.reporting.table import comparison_table
 
-KINDS = ("test_metrics", "training_metrics", "training_history", "roc_curve")
+KINDS = ("test_metrics", "training_metrics", "training_history", "roc_curve", "test_predictions")
 FIGURES = {
     "auc_by_model": "Test AUC by model and task",
     "roc_curves": "ROC curves on the test split",
-    "training_curves": "Validation AUC per epoch",
+    "training_curves": "Validation AUC per epoch (networks)",
 }
 
 
@@ -30,31 +31,36 @@ def _by_kind(datasets: dict) -> dict[str, dict]:
     return grouped
 
 
-def compare_models(
-    compare: dict, **datasets: dict | pd.DataFrame
-) -> tuple[pd.DataFrame, str, str, Figure, Figure, Figure]:
-    """The comparison table, the Markdown and HTML reports, and their three figures."""
-    settings = validate(Compare, compare, "compare")
-    data = _by_kind(datasets)
-    table = comparison_table(
-        data["test_metrics"],
-        data["training_metrics"],
-        settings.baseline,
-        settings.seesaw_tolerance,
-    )
-    tasks = list(next(iter(data["test_metrics"].values()))["test"])
-    figures = {
+def _figures(table: pd.DataFrame, data: dict, tasks: list[str]) -> dict[str, Figure]:
+    networks = {m: h for m, h in data["training_history"].items() if m != "gbdt"}
+    return {
         "auc_by_model": auc_by_model(table, tasks),
         "roc_curves": roc_curves(data["roc_curve"], tasks),
-        "training_curves": training_curves(data["training_history"], tasks),
+        "training_curves": training_curves(networks, tasks),
     }
+
+
+def compare_models(
+    compare: dict, model_input_test: pd.DataFrame, **datasets: dict | pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, str, str, Figure, Figure, Figure]:
+    """The comparison and paired-difference tables, the Markdown and HTML reports, figures."""
+    settings = validate(Compare, compare, "compare")
+    data = _by_kind(datasets)
+    tasks = list(next(iter(data["test_metrics"].values()))["test"])
+    paired = paired_table(data["test_predictions"], model_input_test, tasks, settings)
+    table = comparison_table(
+        data["test_metrics"], data["training_metrics"], paired, settings.baseline
+    )
+    figures = _figures(table, data, tasks)
     links = {
         name: path
         for name, path in settings.links.items()
         if (Path(settings.report_dir) / path).exists()
     }
-    markdown = markdown_report(
-        table, tasks, {FIGURES[k]: f"figures/{k}.png" for k in figures}, links
-    )
-    page = html_report(table, tasks, {FIGURES[k]: fig for k, fig in figures.items()}, links)
-    return table, markdown, page, *figures.values()
+    tables, references = {"models": table, "paired": paired}, settings.references
+    captions = {FIGURES[k]: f"figures/{k}.png" for k in figures}
+    markdown = markdown_report(tables, tasks, captions, links, references)
+    embedded = {FIGURES[k]: fig for k, fig in figures.items()}
+    page = html_report(tables, tasks, embedded, links, references)
+    flat = paired.assign(per_seed=[" ".join(f"{d:+.5f}" for d in r) for r in paired["per_seed"]])
+    return table, flat, markdown, page, *figures.values()

@@ -13,9 +13,10 @@ def create_pipeline(models: Iterable[str]) -> Pipeline:
         [
             Node(
                 compare_models,
-                {"compare": "params:compare", **inputs},
+                {"compare": "params:compare", "model_input_test": "model_input_test", **inputs},
                 [
                     "compare_table",
+                    "paired_comparisons",
                     "compare_report_md",
                     "compare_report_html",
                     "figure_auc_by_model",

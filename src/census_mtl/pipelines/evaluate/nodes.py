@@ -12,38 +12,43 @@ import torch
 from census_mtl.config import validate
 from census_mtl.config.project import Evaluation
 from census_mtl.metrics import pr_points, roc_points, task_metrics
-from census_mtl.models import FeatureLayout, ModelArtifact, predict
+from census_mtl.models import FeatureLayout, ModelArtifact
 from census_mtl.training.data import TensorData, to_tensors
 
 AGGREGATED = ("auc", "auc_ci_low", "auc_ci_high", "pr_auc", "log_loss")
 
 
-def _throughput(model: torch.nn.Module, x: torch.Tensor, batch_size: int, repeats: int) -> float:
+def _throughput(predictor, x: torch.Tensor, batch_size: int, repeats: int) -> float:
     """Rows per second of batched inference (median of ``repeats`` passes over ``x``)."""
     seconds = []
     for _ in range(repeats):
         started = time.perf_counter()
-        predict(model, x, batch_size)
+        predictor(x, batch_size)
         seconds.append(time.perf_counter() - started)
     return len(x) / statistics.median(seconds)
 
 
 def score_runs(
     model: ModelArtifact, data: TensorData, settings: Evaluation, grid: np.ndarray
-) -> tuple[list[dict], list, list]:
-    """Each run's test metrics per task, and its ROC and PR points on ``grid``."""
+) -> tuple[list[dict], list, list, dict[int, np.ndarray]]:
+    """Each run's test metrics per task, its ROC and PR points on ``grid``, its predictions."""
     labels, tasks = data.y.numpy(), model.tasks
-    runs, roc, pr = [], [], []
+    runs, roc, pr, probabilities = [], [], [], {}
     for i, run in enumerate(model.runs):
-        probs = predict(model.network(i), data.x, settings.batch_size).numpy()
-        scores = {
-            task: task_metrics(labels[:, j], probs[:, j], settings.bootstrap_samples, settings.seed)
-            for j, task in enumerate(tasks)
-        }
-        runs.append({"seed": run.seed, "best_epoch": run.best_epoch, **scores})
+        probs = model.predictor(i)(data.x, settings.batch_size).numpy()
+        runs.append({"seed": run.seed, "best_epoch": run.best_epoch,
+                     **_task_scores(labels, probs, tasks, settings)})  # fmt: skip
         roc.append([roc_points(labels[:, j], probs[:, j], grid) for j in range(len(tasks))])
         pr.append([pr_points(labels[:, j], probs[:, j], grid) for j in range(len(tasks))])
-    return runs, roc, pr
+        probabilities[run.seed] = probs
+    return runs, roc, pr, probabilities
+
+
+def _task_scores(labels: np.ndarray, probs: np.ndarray, tasks, settings: Evaluation) -> dict:
+    return {
+        task: task_metrics(labels[:, j], probs[:, j], settings.bootstrap_samples, settings.seed)
+        for j, task in enumerate(tasks)
+    }
 
 
 def summarise(runs: list[dict], tasks: tuple[str, ...]) -> dict:
@@ -57,29 +62,44 @@ def summarise(runs: list[dict], tasks: tuple[str, ...]) -> dict:
     return summary
 
 
+def predictions_frame(probabilities: dict[int, np.ndarray], tasks) -> pd.DataFrame:
+    """One column ``p_<task>_seed<k>`` per task and seed, one row per test row."""
+    return pd.DataFrame(
+        {
+            f"p_{t}_seed{seed}": p[:, j]
+            for seed, p in probabilities.items()
+            for j, t in enumerate(tasks)
+        }
+    )
+
+
 def evaluate_model(
     model: ModelArtifact, model_input_test: pd.DataFrame, feature_layout: dict, evaluation: dict
-) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    """Test metrics per task for every seed of ``model`` and their mean ± std.
+) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Test metrics per task for every seed of ``model``, their mean ± std, and the seed
+    ensemble's (the mean of the seeds' probabilities).
 
     Returns the metrics, ROC points (true-positive rate per task on a false-positive-rate grid)
-    and PR points (precision per task on a recall grid), both averaged over the seeds.
+    and PR points (precision per task on a recall grid), both averaged over the seeds, and every
+    seed's test predictions (for the paired comparisons of the report).
     """
     settings = validate(Evaluation, evaluation, "evaluation")
     tasks = model.tasks
     data = to_tensors(model_input_test, tasks, FeatureLayout.from_dict(feature_layout))
     grid = np.linspace(0.0, 1.0, settings.curve_points)
-    runs, roc, pr = score_runs(model, data, settings, grid)
-    network = model.network(len(model.runs) - 1)
+    runs, roc, pr, probabilities = score_runs(model, data, settings, grid)
+    ensemble = np.mean(list(probabilities.values()), axis=0)
+    predictor = model.predictor(len(model.runs) - 1)
     metrics = {
         "model": model.name,
         "rows": len(data),
         "seeds": len(runs),
-        "parameters": sum(p.numel() for p in network.parameters()),
+        "parameters": model.size(),
         "inference_rows_per_s": _throughput(
-            network, data.x, settings.batch_size, settings.throughput_repeats
+            predictor, data.x, settings.batch_size, settings.throughput_repeats
         ),
         "test": summarise(runs, tasks),
+        "ensemble": _task_scores(data.y.numpy(), ensemble, tasks, settings),
         "runs": runs,
     }
     roc_mean, pr_mean = np.mean(roc, axis=0), np.mean(pr, axis=0)
@@ -87,4 +107,4 @@ def evaluate_model(
     pr_frame = pd.DataFrame(
         {"recall": grid} | {f"precision_{t}": pr_mean[j] for j, t in enumerate(tasks)}
     )
-    return metrics, roc_frame, pr_frame
+    return metrics, roc_frame, pr_frame, predictions_frame(probabilities, tasks)

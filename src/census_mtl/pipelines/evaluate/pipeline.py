@@ -10,7 +10,7 @@ def create_pipeline(namespace: str) -> Pipeline:
     template = Node(
         evaluate_model,
         ["model", "model_input_test", "feature_layout", "params:evaluation"],
-        ["test_metrics", "roc_curve", "pr_curve"],
+        ["test_metrics", "roc_curve", "pr_curve", "test_predictions"],
         name="evaluate",
     )
     return Pipeline(

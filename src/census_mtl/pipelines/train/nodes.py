@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import statistics
+import time
 
 import pandas as pd
 import torch
 
-from census_mtl.config import NetworkParams, Training, training_settings
+from census_mtl.config import GBDTParams, ModelParams, Training, training_settings
 from census_mtl.models import ModelArtifact, TrainedRun, build_model
-from census_mtl.models.registry import network_params
+from census_mtl.models.registry import model_params
 from census_mtl.training.checkpoints import Checkpoints
 from census_mtl.training.data import training_inputs
+from census_mtl.training.gbdt import fit_gbdt
 from census_mtl.training.loop import fit
 
 # Settings that change neither the result nor what a checkpoint may resume.
@@ -21,7 +23,7 @@ _NOT_FINGERPRINTED = {"seeds", "device", "num_threads", "resume", "eval_batch_si
 
 
 def fingerprint(
-    params: NetworkParams, settings: Training, seed: int, frames: list[pd.DataFrame]
+    params: ModelParams, settings: Training, seed: int, frames: list[pd.DataFrame]
 ) -> str:
     """What a checkpoint must match to be resumed: network, settings, seed and data."""
     digest = hashlib.sha256()
@@ -32,12 +34,45 @@ def fingerprint(
     return digest.hexdigest()
 
 
+def train_trees(
+    params: GBDTParams, settings: Training, seed: int, data: tuple, checkpoints: Checkpoints,
+    key: str,
+) -> tuple[TrainedRun, pd.DataFrame]:  # fmt: skip
+    """Fit the GBDT baseline once: its boosters (cut at each task's best round), its history.
+
+    A finished seed is checkpointed whole, so a rerun after a kill keeps it.
+    """
+    saved = checkpoints.load(seed, key, torch.device("cpu")) if settings.resume else None
+    if saved is not None:
+        run = TrainedRun(**saved["facts"], boosters=saved["boosters"])
+        return run, pd.DataFrame(saved["history"]).assign(seed=seed)
+    tasks, layout, train, validation = data
+    started = time.perf_counter()
+    boosters, best, rows = fit_gbdt(params, settings, seed, tasks, layout, train, validation)
+    history = pd.DataFrame(rows)
+    run = TrainedRun(
+        seed=seed,
+        best_epoch=max(best.values()),
+        epochs=len(history),
+        seconds_per_epoch=float(history["seconds"].iloc[0]),
+        validation_auc={t: float(history[f"val_auc_{t}"].iloc[best[t] - 1]) for t in tasks},
+        boosters=boosters,
+        train_seconds=time.perf_counter() - started,
+    )
+    payload = {"fingerprint": key, "facts": run.facts(), "boosters": boosters, "history": rows}
+    checkpoints.save(seed, payload)
+    return run, history.assign(seed=seed)
+
+
 def train_seed(
-    params: NetworkParams, settings: Training, seed: int, data: tuple, checkpoints: Checkpoints,
+    params: ModelParams, settings: Training, seed: int, data: tuple, checkpoints: Checkpoints,
     key: str,
 ) -> tuple[TrainedRun, pd.DataFrame]:  # fmt: skip
     """Train one instance: its run record (best epoch's weights) and its history."""
+    if isinstance(params, GBDTParams):
+        return train_trees(params, settings, seed, data, checkpoints, key)
     tasks, layout, train, validation = data
+    started = time.perf_counter()
     torch.manual_seed(seed)
     network = build_model(params.name, layout, tasks, params)
     result = fit(network, train, validation, settings, seed, checkpoints, key)
@@ -50,6 +85,7 @@ def train_seed(
         seconds_per_epoch=statistics.median(history["seconds"]),
         validation_auc={t: float(best[f"val_auc_{t}"]) for t in tasks},
         state_dict=result.best_state,
+        train_seconds=time.perf_counter() - started,
     )
     return run, history
 
@@ -71,7 +107,7 @@ def train_model(
     """
     data = training_inputs(model_input_train, model_input_validation, feature_layout)
     tasks, layout = data[0], data[1]
-    params = network_params(model.get("name", ""), model)
+    params = model_params(model.get("name", ""), model)
     settings = training_settings(training_defaults, training, tasks=tasks)
     frames = [model_input_train, model_input_validation]
     runs, histories = [], []
@@ -85,10 +121,11 @@ def train_model(
 
 
 def training_summary(artifact: ModelArtifact, history: pd.DataFrame) -> dict:
-    """Parameter count, median seconds per epoch, and each run's facts."""
+    """Size (parameters, or a GBDT's leaves), median seconds per epoch, and each run's facts."""
     return {
         "model": artifact.name,
-        "parameters": sum(p.numel() for p in artifact.network().parameters()),
+        "parameters": artifact.size(),
         "seconds_per_epoch": statistics.median(history["seconds"]),
+        "train_seconds": statistics.fmean(run.train_seconds for run in artifact.runs),
         "runs": [run.facts() for run in artifact.runs],
     }

@@ -13,10 +13,19 @@ import pandas as pd
 import plotly.graph_objects as go
 import torch
 
-from census_mtl.config import SearchSpace, Tuning, merge_settings, training_settings, validate
+from census_mtl.config import (
+    GBDTParams,
+    ModelParams,
+    SearchSpace,
+    Tuning,
+    merge_settings,
+    training_settings,
+    validate,
+)
 from census_mtl.models import build_model
-from census_mtl.models.registry import network_params
+from census_mtl.models.registry import model_params
 from census_mtl.training.data import training_inputs
+from census_mtl.training.gbdt import fit_gbdt
 from census_mtl.training.loop import fit, score_key
 from census_mtl.tuning.space import sample
 from census_mtl.tuning.study import open_study, run_study
@@ -46,22 +55,34 @@ class TrialObjective:
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned after epoch {row['epoch']}")
 
-    def __call__(self, trial: optuna.Trial) -> float | list[float]:
-        trial.set_user_attr("host", f"{socket.gethostname()}:{os.getpid()}")
-        config = self.configuration(trial)
+    def _fit(self, trial: optuna.Trial, params: ModelParams, settings) -> dict[str, float]:
+        """Train the trial's model once; its validation AUC per task at its best epoch."""
         tasks, layout, train, validation = self.data
-        settings = training_settings(self.training, config["training"], tasks=tasks)
-        params = network_params(config["model"].get("name", ""), config["model"])
         seed = settings.seeds[0]  # a trial trains once
+        if isinstance(params, GBDTParams):  # boosting rounds: early stopping, no pruning
+            _, best, rows = fit_gbdt(params, settings, seed, tasks, layout, train, validation)
+            trial.set_user_attr("best_epoch", max(best.values()))
+            return {t: rows[best[t] - 1][f"val_auc_{t}"] for t in tasks}
         torch.manual_seed(seed)
         network = build_model(params.name, layout, tasks, params)
         report = functools.partial(self._report, trial)
         result = fit(network, train, validation, settings, seed, on_epoch_end=report)
-        best = result.history[result.best_epoch - 1]
         trial.set_user_attr("best_epoch", result.best_epoch)
+        best = result.history[result.best_epoch - 1]
+        return {t: best[f"val_auc_{t}"] for t in tasks}
+
+    def __call__(self, trial: optuna.Trial) -> float | list[float]:
+        trial.set_user_attr("host", f"{socket.gethostname()}:{os.getpid()}")
+        config = self.configuration(trial)
+        tasks = self.data[0]
+        settings = training_settings(self.training, config["training"], tasks=tasks)
+        params = model_params(config["model"].get("name", ""), config["model"])
+        aucs = self._fit(trial, params, settings)
         if self.objective == "multi":
-            return [best[f"val_auc_{t}"] for t in tasks]
-        return best[score_key(self.objective)]
+            return [aucs[t] for t in tasks]
+        return (
+            sum(aucs.values()) / len(aucs) if self.objective == "mean_auc" else aucs[self.objective]
+        )
 
 
 def _figure(plot, study: optuna.Study, **options) -> go.Figure:

@@ -5,7 +5,7 @@ from kedro.pipeline import Node, Pipeline
 from census_mtl.pipelines.train.pipeline import SHARED_INPUTS
 from census_mtl.pipelines.tune.nodes import tune_model
 
-TUNABLE = ("ple", "cgc", "mmoe", "share_bottom")
+TUNABLE = ("ple", "cgc", "mmoe", "share_bottom", "gbdt")
 
 
 def create_pipeline(namespace: str) -> Pipeline:

@@ -1,0 +1,88 @@
+"""Paired comparisons of the models on the test rows: which differences are real.
+
+Every model against the single-task baseline and against the GBDT bar, and the focus model
+(PLE) against every other: the test AUC difference of the seed-mean predictions, its 95 %
+DeLong interval and p-value, Holm-adjusted over all comparisons and tasks, and the difference
+of each seed on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from census_mtl.config.project import Compare
+from census_mtl.paired import delong, holm
+
+
+def comparison_pairs(models: Sequence[str], settings: Compare) -> list[tuple[str, str]]:
+    """``(a, b)`` pairs, each once: model vs baseline, model vs bar, focus vs model."""
+    wanted = [(m, settings.baseline) for m in models]
+    wanted += [(m, settings.bar) for m in models]
+    wanted += [(settings.focus, m) for m in models]
+    pairs, seen = [], set()
+    for a, b in wanted:
+        if a != b and a in models and b in models and frozenset((a, b)) not in seen:
+            seen.add(frozenset((a, b)))
+            pairs.append((a, b))
+    return pairs
+
+
+def seed_columns(predictions: pd.DataFrame, task: str) -> dict[int, np.ndarray]:
+    """Each seed's probabilities of ``task`` from an evaluation's ``test_predictions``."""
+    prefix = f"p_{task}_seed"
+    return {
+        int(c.removeprefix(prefix)): predictions[c].to_numpy()
+        for c in predictions.columns
+        if c.startswith(prefix)
+    }
+
+
+def _per_seed(labels: np.ndarray, a: dict, b: dict) -> list[float]:
+    return [
+        roc_auc_score(labels, a[s]) - roc_auc_score(labels, b[s]) for s in sorted(set(a) & set(b))
+    ]
+
+
+def _verdict(a: str, b: str, task: str, row: Mapping, alpha: float) -> str:
+    head = (
+        f"{a} vs {b}, {task}: {row['difference']:+.4f} "
+        f"[{row['low']:+.4f}, {row['high']:+.4f}], p = {row['p_holm']:.2g}"
+    )
+    if row["p_holm"] >= alpha:
+        return f"{head}: no significant difference"
+    return f"{head}: {a if row['difference'] > 0 else b} is better"
+
+
+def paired_table(
+    predictions: Mapping[str, pd.DataFrame],
+    labels: pd.DataFrame,
+    tasks: Sequence[str],
+    settings: Compare,
+) -> pd.DataFrame:
+    """One row per comparison and task, with Holm-adjusted p-values and a verdict."""
+    rows = []
+    for a, b in comparison_pairs(list(predictions), settings):
+        for task in tasks:
+            y = labels[f"y__{task}"].to_numpy()
+            seeds_a, seeds_b = (
+                seed_columns(predictions[a], task),
+                seed_columns(predictions[b], task),
+            )
+            mean_a, mean_b = np.mean(list(seeds_a.values()), 0), np.mean(list(seeds_b.values()), 0)
+            test = delong(y, mean_a, mean_b)
+            rows.append(
+                {"a": a, "b": b, "task": task, "auc_a": test.auc_a, "auc_b": test.auc_b,
+                 "difference": test.difference, "low": test.low, "high": test.high, "p": test.p,
+                 "per_seed": _per_seed(y, seeds_a, seeds_b)}
+            )  # fmt: skip
+    table = pd.DataFrame(rows)
+    table["p_holm"] = holm(table["p"].tolist())
+    table["significant"] = table["p_holm"] < settings.alpha
+    table["verdict"] = [
+        _verdict(r["a"], r["b"], r["task"], r, settings.alpha) for _, r in table.iterrows()
+    ]
+    return table
