@@ -70,8 +70,8 @@ def test_keeps_the_best_epoch_and_stops_early():
     assert all(torch.equal(v, result.best_state[k]) for k, v in model.state_dict().items())
 
 
-def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path, monkeypatch):
-    _, whole = run()
+def interrupted_then_resumed(tmp_path, monkeypatch, **overrides) -> loop.FitResult:
+    """Kill a run inside epoch 3, then rerun it: the result of the resumed run."""
     calls = {"n": 0}
     real = loop.task_aucs
 
@@ -83,10 +83,15 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path, monkey
 
     monkeypatch.setattr(loop, "task_aucs", interrupt_in_epoch_three)
     with pytest.raises(KeyboardInterrupt):
-        run(tmp_path)
+        run(tmp_path, **overrides)
     monkeypatch.setattr(loop, "task_aucs", real)
     assert (tmp_path / "last-seed42.pt").exists()
-    _, resumed = run(tmp_path)
+    return run(tmp_path, **overrides)[1]
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+    _, whole = run()
+    resumed = interrupted_then_resumed(tmp_path, monkeypatch)
     assert _scores(resumed) == _scores(whole)
     assert all(torch.equal(whole.best_state[k], resumed.best_state[k]) for k in whole.best_state)
 
@@ -134,20 +139,7 @@ AVERAGED = {"ema_decay": 0.9, "schedule": {"name": "cosine", "warmup_epochs": 1}
 
 def test_schedule_and_weight_average_resume_exactly(tmp_path, monkeypatch):
     _, whole = run(**AVERAGED)
-    calls = {"n": 0}
-    real = loop.task_aucs
-
-    def interrupt_in_epoch_three(*args):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(*args)
-
-    monkeypatch.setattr(loop, "task_aucs", interrupt_in_epoch_three)
-    with pytest.raises(KeyboardInterrupt):
-        run(tmp_path, **AVERAGED)
-    monkeypatch.setattr(loop, "task_aucs", real)
-    _, resumed = run(tmp_path, **AVERAGED)
+    resumed = interrupted_then_resumed(tmp_path, monkeypatch, **AVERAGED)
     assert _scores(resumed) == _scores(whole)
     assert all(torch.equal(whole.best_state[k], resumed.best_state[k]) for k in whole.best_state)
     _, plain = run()

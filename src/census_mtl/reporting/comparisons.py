@@ -52,9 +52,11 @@ def _verdict(a: str, b: str, task: str, row: Mapping, alpha: float) -> str:
         f"{a} vs {b}, {task}: {row['difference']:+.4f} "
         f"[{row['low']:+.4f}, {row['high']:+.4f}], p = {row['p_holm']:.2g}"
     )
-    if row["p_holm"] >= alpha:
-        return f"{head}: no significant difference"
-    return f"{head}: {a if row['difference'] > 0 else b} is better"
+    if row["p_holm"] < alpha:
+        return f"{head}: {a if row['difference'] > 0 else b} is better"
+    if row["p"] < alpha:  # the unadjusted interval excludes 0, the family-wise test does not
+        return f"{head}: not significant after Holm's correction (unadjusted p = {row['p']:.2g})"
+    return f"{head}: no significant difference"
 
 
 def paired_table(

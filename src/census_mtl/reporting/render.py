@@ -121,9 +121,10 @@ def _png(fig: Figure) -> str:
 
 
 PAIRED = (
-    "Differences of the seed-mean test predictions on the same rows (a minus b), DeLong's 95 % "
-    "interval, p-values Holm-adjusted over every comparison and task; 'per seed' is the same "
-    "difference for each seed's single model."
+    "Differences of the seed-mean test predictions on the same rows (a minus b), with DeLong's "
+    "95 % interval (unadjusted) and the p-value Holm-adjusted over every comparison and task; "
+    "the verdict follows the adjusted p-value. 'per seed' is the same difference for each "
+    "seed's single models."
 )
 
 

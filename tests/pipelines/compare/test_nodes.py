@@ -125,3 +125,16 @@ def test_links_only_to_existing_pages(datasets, tmp_path):
     _, _, markdown, page, *_ = compare_models(settings(tmp_path, links=links), LABELS, **datasets)
     assert "[optimisation history](tuning/history.html)" in markdown
     assert "nope.html" not in markdown and "nope.html" not in page
+
+
+def test_verdict_says_when_only_the_unadjusted_test_is_significant():
+    from census_mtl.reporting.comparisons import _verdict
+
+    row = {"difference": -0.0011, "low": -0.002, "high": -0.0002, "p": 0.013, "p_holm": 0.3}
+    assert _verdict("ple", "gbdt", "income", row, 0.05) == (
+        "ple vs gbdt, income: -0.0011 [-0.0020, -0.0002], p = 0.3: not significant after "
+        "Holm's correction (unadjusted p = 0.013)"
+    )
+    assert _verdict("ple", "gbdt", "income", row | {"p_holm": 0.01}, 0.05).endswith(
+        "gbdt is better"
+    )
