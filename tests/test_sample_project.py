@@ -90,6 +90,7 @@ def test_cli_scores_a_file_reporting_bad_rows(sample_project, tmp_path, monkeypa
     frame = frame.iloc[:25, :-1].astype(str)  # no label column
     frame.iloc[3, 1] = "Astronaut"  # unknown category: scored
     frame.iloc[5, 0] = "old"  # bad age: reported, skipped
+    frame.iloc[7, 0] = "=HYPERLINK(1)"  # a formula: reported as text, never as a formula
     path = tmp_path / "new.csv.gz"
     path.write_bytes(gzip.compress(("\n".join(_rows(frame)) + "\n").encode()))
     common = ["--model", "data/sample/06_models/mmoe/model.pt", "--chunksize", "10",
@@ -98,11 +99,12 @@ def test_cli_scores_a_file_reporting_bad_rows(sample_project, tmp_path, monkeypa
     assert inference_cli(["score", str(path), "--out", str(out), *common]) == 0
     scores = pd.read_csv(out)
     assert list(scores.columns) == ["line", "p_income", "p_marital"]
-    assert scores["line"].tolist() == [n for n in range(1, 26) if n != 6]
+    assert scores["line"].tolist() == [n for n in range(1, 26) if n not in (6, 8)]
     assert scores[["p_income", "p_marital"]].apply(lambda c: c.between(0, 1)).all().all()
     bad = pd.read_csv(tmp_path / "scores.bad_rows.csv")
     assert bad.to_dict("records") == [
-        {"line": 6, "column": "age", "value": "old", "problem": "coerce_dtype('int64')"}
+        {"line": 6, "column": "age", "value": "old", "problem": "coerce_dtype('int64')"},
+        {"line": 8, "column": "age", "value": "'=HYPERLINK(1)", "problem": "coerce_dtype('int64')"},
     ]
     failing = ["score", str(path), "--out", str(tmp_path / "x.csv"), "--on-bad-rows", "fail"]
     assert inference_cli([*failing, *common]) == 1

@@ -163,3 +163,13 @@ def test_cosine_schedule_warms_up_then_decays_to_the_floor():
     assert all(a >= b for a, b in itertools.pairwise(rates[4:]))
     constant = validate(Training, {}, "training").schedule
     assert loop.make_scheduler(optimizer, constant, 4, 3) is None  # eager path untouched
+
+
+def test_a_damaged_checkpoint_is_skipped_with_a_warning(tmp_path, caplog):
+    _, first = run(tmp_path)
+    path = tmp_path / "last-seed42.pt"
+    path.write_bytes(path.read_bytes()[:300])  # a kill while it was copied, say
+    caplog.set_level("WARNING", logger="census_mtl.training.checkpoints")
+    _, again = run(tmp_path)
+    assert any(str(path) in r.message and "damaged" in r.message for r in caplog.records)
+    assert _scores(again) == _scores(first)  # trained afresh, from the same seed

@@ -5,6 +5,7 @@ Used by the ingest pipeline on the raw files and by inference on files to score.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -21,14 +22,20 @@ def _dtype(column: str) -> str:
     return "int64" if column in NUMERIC or column in INTEGER_CODED else "str"
 
 
+FINITE_WEIGHT = pa.Check(
+    lambda weights: np.isfinite(weights) & (weights >= 0), name="finite_and_non_negative"
+)
+
+
+def _checks(column: str) -> pa.Check | None:
+    if column == LABEL:
+        return pa.Check.isin(LABEL_VALUES)
+    return FINITE_WEIGHT if column == WEIGHT else None
+
+
 CENSUS_SCHEMA = pa.DataFrameSchema(
     {
-        column: pa.Column(
-            _dtype(column),
-            checks=pa.Check.isin(LABEL_VALUES) if column == LABEL else None,
-            coerce=True,
-            nullable=False,
-        )
+        column: pa.Column(_dtype(column), checks=_checks(column), coerce=True, nullable=False)
         for column in COLUMNS
     },
     strict=True,

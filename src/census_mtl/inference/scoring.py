@@ -22,6 +22,12 @@ from census_mtl.features import encode
 from census_mtl.models import ModelArtifact
 
 BAD_ROW_COLUMNS = ["line", "column", "value", "problem"]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` with a leading ``'`` where a spreadsheet would read it as a formula."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 class ScoringError(ValueError):
@@ -51,7 +57,7 @@ def check_rows(chunk: pd.DataFrame, first_line: int) -> tuple[pd.DataFrame, pd.D
             {
                 "line": cases["index"].astype(int) + first_line,
                 "column": cases["column"],
-                "value": cases["failure_case"].astype(str),
+                "value": cases["failure_case"].astype(str).map(spreadsheet_safe),
                 "problem": cases["check"].astype(str),
             }
         )

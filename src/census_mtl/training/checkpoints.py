@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,13 @@ class Checkpoints:
         path = self.path(seed)
         if not path.exists():
             return None
-        saved = torch.load(path, map_location=device, weights_only=True)
-        if saved.get("fingerprint") != fingerprint:
+        try:
+            saved = torch.load(path, map_location=device, weights_only=True)
+        except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            logger.warning("Ignoring %s: it is damaged (%s); training starts over.", path, reason)
+            return None
+        if not isinstance(saved, dict) or saved.get("fingerprint") != fingerprint:
             logger.warning("Ignoring %s: it belongs to another configuration or data.", path)
             return None
         return saved

@@ -49,3 +49,12 @@ def test_non_numeric_value_is_reported(census_train):
     broken.loc[5, "age"] = "old"
     with pytest.raises(RawDataError, match="column 'age', line 6: coerce_dtype"):
         validate_census(_raw(broken), "f.gz")
+
+
+@pytest.mark.parametrize("weight", [float("inf"), float("nan"), -1.0])
+def test_instance_weight_must_be_finite_and_non_negative(census_train, weight):
+    broken = census_train.head(20).copy()
+    broken.loc[9, "instance_weight"] = weight
+    expected = "not_nullable" if weight != weight else "finite_and_non_negative"
+    with pytest.raises(RawDataError, match=f"column 'instance_weight', line 10: {expected}"):
+        validate_census(_raw(broken), "f.gz")
