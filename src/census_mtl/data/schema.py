@@ -201,7 +201,7 @@ CATEGORIES: dict[str, tuple | None] = {
         "Sales",
         "Adm support including clerical",
         "Protective services",
-        "Handlers equip cleaners etc",
+        "Handlers equip cleaners etc ",  # UCI's value ends with a space
         "Precision production craft & repair",
         "Technicians and related support",
         "Machine operators assmblrs & inspctrs",

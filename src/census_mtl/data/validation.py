@@ -9,38 +9,57 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from census_mtl.data.schema import COLUMNS, INTEGER_CODED, LABEL, LABEL_VALUES, NUMERIC, WEIGHT
+from census_mtl.data.schema import CATEGORIES, COLUMNS, INTEGER_CODED, LABEL, LABEL_VALUES, WEIGHT
 
 
 class RawDataError(ValueError):
     """A raw file does not follow the Census-Income format."""
 
 
-def _dtype(column: str) -> str:
-    if column == WEIGHT:
-        return "float64"
-    return "int64" if column in NUMERIC or column in INTEGER_CODED else "str"
-
-
+# Plausible ranges of the numbers (UCI's top codes are 99,999 and 9,999; CPS weeks are 0-52).
+BOUNDS: dict[str, tuple[int, int]] = {
+    "age": (0, 120),
+    "wage_per_hour": (0, 99_999),
+    "capital_gains": (0, 99_999),
+    "capital_losses": (0, 99_999),
+    "stock_dividends": (0, 99_999),
+    "num_emp": (0, 6),
+    "weeks_worked": (0, 52),
+}
 FINITE_WEIGHT = pa.Check(
     lambda weights: np.isfinite(weights) & (weights >= 0), name="finite_and_non_negative"
 )
+WHOLE = pa.Check(lambda values: np.isfinite(values) & (values % 1 == 0), name="whole_number")
 
 
-def _checks(column: str) -> pa.Check | None:
-    if column == LABEL:
-        return pa.Check.isin(LABEL_VALUES)
-    return FINITE_WEIGHT if column == WEIGHT else None
+def _column(column: str, categories: bool) -> pa.Column:
+    """A column's type and domain; ``categories`` checks category values against UCI's."""
+    if column == WEIGHT:
+        dtype, checks = "float64", [FINITE_WEIGHT]
+    elif column in BOUNDS:  # read as floats, so that 38.7 or 1e308 fail instead of truncating
+        dtype, checks = "float64", [WHOLE, pa.Check.in_range(*BOUNDS[column])]
+    elif column == LABEL:
+        dtype, checks = "str", [pa.Check.isin(LABEL_VALUES)]
+    else:
+        dtype = "int64" if column in INTEGER_CODED else "str"
+        checks = [pa.Check.isin(CATEGORIES[column])] if categories else []
+    return pa.Column(dtype, checks=checks, coerce=True, nullable=False)
 
 
-CENSUS_SCHEMA = pa.DataFrameSchema(
-    {
-        column: pa.Column(_dtype(column), checks=_checks(column), coerce=True, nullable=False)
-        for column in COLUMNS
-    },
-    strict=True,
-    ordered=True,
-)
+def census_schema(categories: bool = True) -> pa.DataFrameSchema:
+    """The 42 columns, typed and checked; ``categories=False`` accepts unseen category values."""
+    return pa.DataFrameSchema(
+        {column: _column(column, categories) for column in COLUMNS}, strict=True, ordered=True
+    )
+
+
+CENSUS_SCHEMA = census_schema()
+SCORING_SCHEMA = census_schema(categories=False)  # unseen categories go to the unknown slot
+
+
+def typed(table: pd.DataFrame) -> pd.DataFrame:
+    """A validated table with its whole-number columns as ``int64``."""
+    return table.astype({c: "int64" for c in BOUNDS if c in table.columns})
 
 
 def failure_cases(exc: pa.errors.SchemaErrors) -> pd.DataFrame:
@@ -64,7 +83,7 @@ def validate_census(raw: pd.DataFrame, source: str) -> pd.DataFrame:
         )
     named = raw.set_axis(list(COLUMNS), axis=1)
     try:
-        return CENSUS_SCHEMA.validate(named, lazy=True)
+        return typed(CENSUS_SCHEMA.validate(named, lazy=True))
     except pa.errors.SchemaErrors as exc:
         cases = failure_cases(exc)
         problems = [

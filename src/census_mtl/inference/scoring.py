@@ -17,7 +17,7 @@ from sklearn.compose import ColumnTransformer
 
 from census_mtl.config.project import Predict
 from census_mtl.data.schema import COLUMNS, LABEL
-from census_mtl.data.validation import CENSUS_SCHEMA, failure_cases
+from census_mtl.data.validation import SCORING_SCHEMA, failure_cases, typed
 from census_mtl.features import encode
 from census_mtl.models import ModelArtifact
 
@@ -48,9 +48,9 @@ def _name_columns(chunk: pd.DataFrame) -> pd.DataFrame:
 def check_rows(chunk: pd.DataFrame, first_line: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The chunk's valid rows, typed, and a report of the bad ones (one line per bad value)."""
     named = _name_columns(chunk.reset_index(drop=True))
-    schema = CENSUS_SCHEMA if LABEL in named else CENSUS_SCHEMA.remove_columns([LABEL])
+    schema = SCORING_SCHEMA if LABEL in named else SCORING_SCHEMA.remove_columns([LABEL])
     try:
-        return schema.validate(named, lazy=True), pd.DataFrame(columns=BAD_ROW_COLUMNS)
+        return typed(schema.validate(named, lazy=True)), pd.DataFrame(columns=BAD_ROW_COLUMNS)
     except pa.errors.SchemaErrors as exc:
         cases = failure_cases(exc)
         bad = pd.DataFrame(
@@ -62,7 +62,7 @@ def check_rows(chunk: pd.DataFrame, first_line: int) -> tuple[pd.DataFrame, pd.D
             }
         )
         keep = ~named.index.isin(cases["index"].astype(int))
-        return schema.validate(named[keep]), bad.reset_index(drop=True)
+        return typed(schema.validate(named[keep])), bad.reset_index(drop=True)
 
 
 def _fail_on(bad: pd.DataFrame) -> None:

@@ -58,3 +58,21 @@ def test_instance_weight_must_be_finite_and_non_negative(census_train, weight):
     expected = "not_nullable" if weight != weight else "finite_and_non_negative"
     with pytest.raises(RawDataError, match=f"column 'instance_weight', line 10: {expected}"):
         validate_census(_raw(broken), "f.gz")
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "check"),
+    [
+        ("class_worker", "Prhvate", "isin"),  # a flipped letter in a category
+        ("det_ind_code", 99, "isin"),  # an integer code UCI does not have
+        ("age", 1e308, "in_range"),  # would overflow to -9223372036854775808
+        ("age", 38.7, "whole_number"),  # would truncate to 38
+        ("age", -5, "in_range"),
+        ("weeks_worked", 53, "in_range"),
+    ],
+)
+def test_every_column_is_checked_against_its_domain(census_train, column, value, check):
+    broken = census_train.head(20).astype({column: object})
+    broken.loc[4, column] = value
+    with pytest.raises(RawDataError, match=f"column '{column}', line 5: {check}"):
+        validate_census(_raw(broken), "f.gz")
