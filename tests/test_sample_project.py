@@ -102,9 +102,10 @@ def test_cli_scores_a_file_reporting_bad_rows(sample_project, tmp_path, monkeypa
     assert scores["line"].tolist() == [n for n in range(1, 26) if n not in (6, 8)]
     assert scores[["p_income", "p_marital"]].apply(lambda c: c.between(0, 1)).all().all()
     bad = pd.read_csv(tmp_path / "scores.bad_rows.csv")
+    problem = "coerce_dtype('float64')"
     assert bad.to_dict("records") == [
-        {"line": 6, "column": "age", "value": "old", "problem": "coerce_dtype('int64')"},
-        {"line": 8, "column": "age", "value": "'=HYPERLINK(1)", "problem": "coerce_dtype('int64')"},
+        {"line": 6, "column": "age", "value": "old", "problem": problem},
+        {"line": 8, "column": "age", "value": "'=HYPERLINK(1)", "problem": problem},
     ]
     failing = ["score", str(path), "--out", str(tmp_path / "x.csv"), "--on-bad-rows", "fail"]
     assert inference_cli([*failing, *common]) == 1
