@@ -28,6 +28,7 @@ from census_mtl.config.network import (
 from census_mtl.config.training import Training
 from census_mtl.config.tuning import SearchSpace, Tuning
 from census_mtl.data.schema import CATEGORIES, COLUMNS, LABEL, LABEL_VALUES
+from census_mtl.tuning.space import FirstDraw, sample
 
 ModelName = Literal["ple", "cgc", "mmoe", "share_bottom", "single_task", "gbdt"]
 assert set(MODEL_NAMES) == set(ModelName.__args__)
@@ -173,20 +174,6 @@ def _problems(model: type, data: Any, where: str, context: dict) -> list[str]:
     return []
 
 
-def _first_draw(node: Any) -> Any:
-    """The space's configuration with every distribution at its low end or first choice."""
-    if isinstance(node, Mapping) and "type" in node:
-        return node["choices"][0] if node["type"] == "categorical" else node["low"]
-    if isinstance(node, Mapping) and "repeat" in node:
-        return [_first_draw(node["each"]) for _ in range(node["repeat"]["low"])]
-    if isinstance(node, Mapping):
-        return {k: _first_draw(v) for k, v in node.items()}
-    if isinstance(node, list):
-        values = [_first_draw(v) for v in node]
-        return [v for v in values if v != 0] if all(isinstance(v, int) for v in values) else values
-    return node
-
-
 def _dependent_problems(params: Mapping, context: dict) -> list[str]:
     """Blocks checked merged: model training overrides, trial settings, search spaces."""
     defaults, trial = params["training_defaults"], params["tuning"].get("trial_training", {})
@@ -199,7 +186,7 @@ def _dependent_problems(params: Mapping, context: dict) -> list[str]:
         problems += _problems(Training, merged, f"{name}.training", context)
         space = params.get("tuning_spaces", {}).get(name)
         if space and not problems:
-            drawn = _first_draw(space)
+            drawn = sample(FirstDraw(), space)
             model = merge_settings(section["model"], drawn.get("model", {}))
             where = f"tuning_spaces.{name}"
             problems += _problems(MODELS[name], model, f"{where}.model", context)

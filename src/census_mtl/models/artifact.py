@@ -19,7 +19,7 @@ from typing import Literal
 import torch
 
 from census_mtl.atomic import atomic_path
-from census_mtl.config import ModelParams
+from census_mtl.config import NETWORKS, ModelParams
 from census_mtl.models.gbdt import BoostedTrees
 from census_mtl.models.inputs import FeatureLayout
 from census_mtl.models.prediction import predict
@@ -66,7 +66,7 @@ class ModelArtifact:
 
     @property
     def is_network(self) -> bool:
-        return self.name != "gbdt"
+        return self.name in NETWORKS
 
     def network(self, run: int = 0) -> torch.nn.Module:
         """The ``run``-th trained network, rebuilt, in evaluation mode."""

@@ -15,12 +15,9 @@ from census_mtl.models.inputs import FeatureLayout
 from census_mtl.training.data import TensorData
 
 
-def _dataset(data: TensorData, task: int, columns: list[int], categorical: list[int],
-             weighted: bool) -> lgb.Dataset:  # fmt: skip
-    x = data.x.numpy()[:, columns].astype(np.float64)
-    weight = data.w.numpy() if weighted else None
-    return lgb.Dataset(x, data.y[:, task].numpy(), weight=weight,
-                       categorical_feature=categorical, free_raw_data=False)  # fmt: skip
+def _features(data: TensorData, columns: list[int]) -> np.ndarray:
+    """The columns the trees read, as float64, once for every task."""
+    return data.x.numpy()[:, columns].astype(np.float64)
 
 
 def fit_task(params: GBDTParams, settings: Training, seed: int, train: lgb.Dataset,
@@ -48,10 +45,15 @@ def fit_gbdt(params: GBDTParams, settings: Training, seed: int, tasks: list[str]
     columns, categorical = tree_columns(layout)
     weighted = settings.loss.use_sample_weight
     models, best, curves, started = {}, {}, {}, time.perf_counter()
+    x_train, x_validation = _features(train, columns), _features(validation, columns)
+    weight = train.w.numpy() if weighted else None
     for i, task in enumerate(tasks):
-        train_set = _dataset(train, i, columns, categorical, weighted)
-        validation_set = _dataset(validation, i, columns, categorical, False)
-        validation_set.set_reference(train_set)
+        labels = train.y[:, i].numpy()
+        train_set = lgb.Dataset(x_train, labels, weight=weight, categorical_feature=categorical)
+        validation_set = lgb.Dataset(
+            x_validation, validation.y[:, i].numpy(), categorical_feature=categorical,
+            reference=train_set,
+        )  # fmt: skip
         booster, curves[task] = fit_task(params, settings, seed, train_set, validation_set)
         best[task] = booster.best_iteration
         models[task] = booster.model_to_string(num_iteration=booster.best_iteration)

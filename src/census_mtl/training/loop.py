@@ -173,7 +173,7 @@ class _Run:
         started = time.perf_counter()
         model.train()
         order = torch.randperm(len(train), generator=self.generator).to(self.device)
-        hook = self._after_step if (self.scheduler, self.ema) != (None, None) else None
+        hook = None if self.scheduler is None and self.ema is None else self._after_step
         losses = train_epoch(self.forward, train, order, settings.batch_size, self.loss_fn,
                              self.optimizer, f"epoch {progress.epoch}", hook)  # fmt: skip
         seconds = time.perf_counter() - started

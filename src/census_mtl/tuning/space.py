@@ -32,7 +32,23 @@ def _suggest(trial: optuna.Trial, name: str, spec: Mapping) -> Any:
     return suggest(name, spec["low"], spec["high"], **options)
 
 
-def sample(trial: optuna.Trial, node: Any, path: str = "") -> Any:
+class FirstDraw:
+    """A stand-in trial that draws each distribution's low end or first choice.
+
+    ``sample(FirstDraw(), space)`` is a valid configuration of the space's shape, which the
+    parameter check validates against the model's declaration.
+    """
+
+    def suggest_categorical(self, name: str, choices: list) -> Any:
+        return choices[0]
+
+    def suggest_int(self, name: str, low: Any, high: Any, **options: Any) -> Any:
+        return low
+
+    suggest_float = suggest_int
+
+
+def sample(trial: optuna.Trial | FirstDraw, node: Any, path: str = "") -> Any:
     """Draw one configuration from the space ``node`` for ``trial``."""
     if _is_distribution(node):
         return _suggest(trial, path, node)
