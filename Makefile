@@ -36,7 +36,7 @@ run: fetch  ## the whole project on the real data
 sample: install  ## the whole project on synthetic data, in data/sample/
 	$(BIN)/kedro run --env sample
 
-test: install-dev
+test: install-dev  ## the test suite (PostgreSQL tests need Debian's postgresql; .ci/run installs it)
 	$(BIN)/pytest
 
 lint: install-dev

@@ -157,6 +157,13 @@ class Tuning(Settings):
     trial_training: dict[str, Any] = Field(
         {}, description="overrides of the training settings for trials (deep-merged)"
     )
+    heartbeat_interval: int = Field(
+        10, ge=1, description="seconds between the heartbeats of a running trial"
+    )
+    grace_period: int = Field(
+        60, ge=1, description="seconds without heartbeat after which a trial's worker is dead"
+    )
+    retries: int = Field(1, ge=0, description="times a dead worker's trial is run again")
 
     @field_validator("objective")
     @classmethod
@@ -169,4 +176,6 @@ class Tuning(Settings):
     def _bounded(self):
         if self.n_trials is None and self.timeout is None:
             raise ValueError("set n_trials, timeout or both")
+        if self.grace_period <= self.heartbeat_interval:
+            raise ValueError("grace_period must be longer than heartbeat_interval")
         return self

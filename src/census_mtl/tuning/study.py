@@ -1,31 +1,96 @@
-"""Optuna studies: storage, sampler and pruner from settings, and the trial objective."""
+"""Optuna studies that any number of workers share: storage, sampler and pruner.
+
+Every trial draws with its own seed, derived from the study seed and the trial number, so no
+two workers (and no rerun) replay one random stream. Running trials send heartbeats; one
+silent for ``grace_period`` seconds (its worker died) is failed and queued to run again.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import random
+import time
+import warnings
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import optuna
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
-from optuna.study import MaxTrialsCallback
-from optuna.trial import TrialState
+import sqlalchemy.exc
+from optuna.exceptions import ExperimentalWarning, StorageInternalError
+from optuna.samplers import RandomSampler
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import FrozenTrial
 
 from census_mtl.config.tuning import Pruner, Tuning
+from census_mtl.tuning.journal import HeartbeatJournalStorage
+from census_mtl.tuning.workers import is_duplicate
 
 logger = logging.getLogger(__name__)
 
 
-def make_storage(url: str) -> str | JournalStorage:
-    """A SQLAlchemy URL (``sqlite:///…``, ``postgresql://…``) or ``journal:<file>``."""
+def trial_seed(seed: int, number: int) -> int:
+    """The sampler seed of trial ``number`` of a study seeded with ``seed``."""
+    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
+
+
+class TrialSeededSampler(optuna.samplers.BaseSampler):
+    """TPE reseeded for every trial from the study seed and the trial number.
+
+    Trial numbers are unique across all processes on a study, so each worker (and each rerun)
+    draws from its own stream, while one process alone stays reproducible. ``constant_liar``
+    makes TPE treat running trials as bad, steering concurrent workers apart. TPE ignores
+    skipped trials, so after a draw that was already taken the next draw is a random one:
+    otherwise TPE would keep proposing the best configuration found.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._seed = seed
+        self._explore = False
+        self._sampler: optuna.samplers.BaseSampler = self._tpe(seed)
+
+    @staticmethod
+    def _tpe(seed: int) -> optuna.samplers.TPESampler:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)  # constant_liar
+            return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        seed = trial_seed(self._seed, trial.number)
+        self._sampler = RandomSampler(seed) if self._explore else self._tpe(seed)
+        self._sampler.before_trial(study, trial)
+
+    def infer_relative_search_space(self, study, trial):
+        return self._sampler.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        return self._sampler.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        return self._sampler.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(self, study, trial, state, values) -> None:
+        self._sampler.after_trial(study, trial, state, values)
+        self._explore = is_duplicate(trial)
+
+
+def make_storage(settings: Tuning) -> optuna.storages.BaseStorage:
+    """The study's storage with heartbeats: a SQLAlchemy URL or ``journal:<file>``."""
+    url = settings.storage
+    beat = {
+        "heartbeat_interval": settings.heartbeat_interval,
+        "grace_period": settings.grace_period,
+        "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(settings.retries),
+    }
     if url.startswith("journal:"):
         path = Path(url.removeprefix("journal:"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
+        return HeartbeatJournalStorage(path, **beat)
+    engine: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return url
+        engine["connect_args"] = {"timeout": 60}  # concurrent writers wait instead of failing
+    return RDBStorage(url, engine_kwargs=engine, **beat)
 
 
 def make_pruner(spec: Pruner) -> optuna.pruners.BasePruner:
@@ -40,39 +105,26 @@ def make_pruner(spec: Pruner) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
-def open_study(name: str, settings: Tuning, tasks: list[str]) -> optuna.Study:
-    """Create the study, or load it when it exists (so an interrupted study goes on)."""
-    multi = settings.objective == "multi"
-    return optuna.create_study(
-        study_name=name,
-        storage=make_storage(settings.storage),
-        sampler=optuna.samplers.TPESampler(seed=settings.seed),
-        pruner=optuna.pruners.NopPruner() if multi else make_pruner(settings.pruner),
-        directions=["maximize"] * len(tasks) if multi else ["maximize"],
-        load_if_exists=True,
-    )
+def open_study(name: str, settings: Tuning, tasks: list[str], attempts: int = 6) -> optuna.Study:
+    """Create the study, or load it when it exists (an interrupted study goes on).
 
-
-def run_study(
-    study: optuna.Study,
-    objective: Callable[[optuna.Trial], float | list[float]],
-    n_trials: int | None,
-    timeout: float | None,
-) -> list[int]:
-    """Run trials until the study holds ``n_trials`` finished ones, or ``timeout`` seconds pass.
-
-    ``n_trials`` counts the whole study across processes and reruns, so an interrupted study
-    runs only what is missing and several processes share one budget. Returns the numbers of
-    the trials this call ran.
+    Workers that start together on a new database race to create its tables and the study;
+    the loser of such a race tries again after a short random wait and finds them made.
     """
-    finished = (TrialState.COMPLETE, TrialState.PRUNED)
-    done = len(study.get_trials(deepcopy=False, states=finished))
-    if n_trials is not None and done >= n_trials:
-        logger.info("Study %r already has %d finished trials.", study.study_name, done)
-        return []
-    ran: list[int] = []
-    callbacks = [lambda _, trial: ran.append(trial.number)]
-    if n_trials is not None:
-        callbacks.append(MaxTrialsCallback(n_trials, states=finished))
-    study.optimize(objective, timeout=timeout, callbacks=callbacks, gc_after_trial=True)
-    return ran
+    multi = settings.objective == "multi"
+    for attempt in range(1, attempts + 1):
+        try:
+            return optuna.create_study(
+                study_name=name,
+                storage=make_storage(settings),
+                sampler=TrialSeededSampler(settings.seed),
+                pruner=optuna.pruners.NopPruner() if multi else make_pruner(settings.pruner),
+                directions=["maximize"] * len(tasks) if multi else ["maximize"],
+                load_if_exists=True,
+            )
+        except (sqlalchemy.exc.SQLAlchemyError, StorageInternalError) as exc:
+            if attempt == attempts:
+                raise
+            logger.info("Study %r: storage busy (%s); trying again.", name, type(exc).__name__)
+            time.sleep(random.uniform(0.2, 1.0) * attempt)
+    raise AssertionError("unreachable")

@@ -6,7 +6,8 @@ import optuna
 import plotly.graph_objects as go
 import pytest
 
-from census_mtl.config import ConfigError
+from census_mtl.config import ConfigError, validate
+from census_mtl.config.tuning import Tuning
 from census_mtl.pipelines.tune import nodes as tune_nodes
 from census_mtl.pipelines.tune.nodes import tune_model
 from census_mtl.tuning.study import make_storage
@@ -147,11 +148,12 @@ def test_two_processes_share_one_study(inputs, tmp_path):
     for worker in workers:
         _, err = worker.communicate(timeout=300)
         assert worker.returncode == 0, err.decode()[-2000:]
-    study = optuna.load_study(study_name="cgc-mean_auc", storage=make_storage(storage))
-    numbers = [t.number for t in study.trials]
-    assert numbers == list(range(len(numbers))) and len(numbers) >= 6
-    assert all(t.state.name == "COMPLETE" for t in study.trials)
-    hosts = {t.user_attrs["host"] for t in study.trials}
+    tuning = validate(Tuning, settings(tmp_path, n_trials=6, storage=storage), "tuning")
+    study = optuna.load_study(study_name="cgc-mean_auc", storage=make_storage(tuning))
+    complete = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
+    assert len(complete) == 6  # the study's total, not each process's
+    assert len({tuple(sorted(t.params.items())) for t in complete}) == 6
+    hosts = {t.user_attrs["host"] for t in complete}
     assert len(hosts) == 2  # both processes ran trials of the same study
 
 

@@ -28,7 +28,8 @@ from census_mtl.training.data import training_inputs
 from census_mtl.training.gbdt import fit_gbdt
 from census_mtl.training.loop import fit, score_key
 from census_mtl.tuning.space import sample
-from census_mtl.tuning.study import open_study, run_study
+from census_mtl.tuning.study import open_study
+from census_mtl.tuning.workers import run_study
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +72,9 @@ class TrialObjective:
         best = result.history[result.best_epoch - 1]
         return {t: best[f"val_auc_{t}"] for t in tasks}
 
-    def __call__(self, trial: optuna.Trial) -> float | list[float]:
+    def evaluate(self, trial: optuna.Trial, config: dict) -> float | list[float]:
+        """Train the drawn ``config``; the trial's objective value(s)."""
         trial.set_user_attr("host", f"{socket.gethostname()}:{os.getpid()}")
-        config = self.configuration(trial)
         tasks = self.data[0]
         settings = training_settings(self.training, config["training"], tasks=tasks)
         params = model_params(config["model"].get("name", ""), config["model"])
@@ -148,7 +149,9 @@ def tune_model(
     trial_training = merge_settings(training_defaults, training, settings.trial_training)
     objective = TrialObjective(model, trial_training, search_space, settings, data)
     study = open_study(f"{name}-{settings.objective}", settings, data[0])
-    ran = run_study(study, objective, settings.n_trials, settings.timeout)
+    ran = run_study(
+        study, objective.configuration, objective.evaluate, settings.n_trials, settings.timeout
+    )
     logger.info("Study %r: this run finished trials %s.", study.study_name, ran)
     best = best_trial(study)
     logger.info("Best trial %d: %s", best.number, best.values)

@@ -1,0 +1,137 @@
+"""The trial loop of one worker among many on a shared study.
+
+A worker draws a configuration, then evaluates it only if no other live or finished trial
+holds the same one and the study still has room: ``n_trials`` is the exact number of
+finished (complete or pruned) trials the study ends with, whatever the number of workers.
+A trial that is not evaluated is marked failed with the reason in its ``skipped`` attribute.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+from optuna.exceptions import ExperimentalWarning
+from optuna.trial import FrozenTrial, TrialState
+
+logger = logging.getLogger(__name__)
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+DUPLICATE = "duplicate of trial"
+MAX_SKIPPED_IN_A_ROW = 20  # configurations already taken, drawn in a row: the space is spent
+
+
+class TrialSkipped(Exception):
+    """The trial is not evaluated: its configuration is taken, or the study is full."""
+
+
+class _QuietSkips(logging.Filter):
+    """Drop Optuna's traceback for a skipped trial; the loop logs one line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], TrialSkipped))
+
+
+logging.getLogger("optuna.study._optimize").addFilter(_QuietSkips())
+
+
+def _skip(trial: optuna.Trial, reason: str) -> None:
+    logger.info("Trial %d skipped: %s.", trial.number, reason)
+    trial.set_user_attr("skipped", reason)
+    raise TrialSkipped(reason)
+
+
+def is_duplicate(trial: FrozenTrial) -> bool:
+    """Whether ``trial`` was skipped because another trial held its configuration."""
+    return str(trial.user_attrs.get("skipped", "")).startswith(DUPLICATE)
+
+
+def ensure_new(trial: optuna.Trial) -> None:
+    """Skip ``trial`` if a running or finished trial already holds its parameters."""
+    states = (TrialState.RUNNING, *FINISHED)
+    for other in trial.study.get_trials(deepcopy=False, states=states):
+        if other.number != trial.number and other.params == trial.params:
+            _skip(trial, f"{DUPLICATE} {other.number}")
+
+
+def ensure_room(trial: optuna.Trial, n_trials: int | None) -> None:
+    """Skip ``trial`` if the finished trials and those started before it fill the study."""
+    if n_trials is None:
+        return
+    me = (trial.datetime_start, trial.number)
+    taken = sum(
+        t.state in FINISHED or (t.datetime_start, t.number) < me
+        for t in trial.study.get_trials(deepcopy=False, states=(TrialState.RUNNING, *FINISHED))
+        if t.number != trial.number
+    )
+    if taken >= n_trials:
+        _skip(trial, f"the study already holds or runs {n_trials} trials")
+
+
+def _counts(study: optuna.Study) -> tuple[int, int]:
+    trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING, *FINISHED))
+    finished = sum(t.state in FINISHED for t in trials)
+    return finished, len(trials) - finished
+
+
+def _fail_stale(study: optuna.Study) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
+    """Run one trial: its number if it was evaluated, ``None`` if it was skipped."""
+    evaluated: list[int] = []
+
+    def objective(trial: optuna.Trial):
+        configuration = draw(trial)
+        ensure_new(trial)
+        ensure_room(trial, n_trials)
+        evaluated.append(trial.number)
+        return evaluate(trial, configuration)
+
+    study.optimize(objective, n_trials=1, catch=(TrialSkipped,), gc_after_trial=True)
+    return evaluated[0] if evaluated else None
+
+
+def run_study(
+    study: optuna.Study,
+    draw: Callable[[optuna.Trial], Any],
+    evaluate: Callable[[optuna.Trial, Any], float | list[float]],
+    n_trials: int | None,
+    timeout: float | None,
+    poll: float = 1.0,
+) -> list[int]:
+    """Run trials until the study holds ``n_trials`` finished ones or ``timeout`` seconds pass.
+
+    ``draw`` suggests a configuration; ``evaluate`` trains it. While other workers' running
+    trials would fill the study, wait (their worker may die, and its trial run again).
+    Returns the numbers of the trials this call evaluated.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    ran: list[int] = []
+    skipped_in_a_row = 0
+    while deadline is None or time.monotonic() < deadline:
+        finished, running = _counts(study)
+        if n_trials is not None and finished >= n_trials:
+            break
+        if n_trials is not None and finished + running >= n_trials:
+            time.sleep(poll)
+            _fail_stale(study)
+            continue
+        number = _run_one(study, draw, evaluate, n_trials)
+        skipped_in_a_row = 0 if number is not None else skipped_in_a_row + 1
+        ran += [] if number is None else [number]
+        if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
+            logger.warning(
+                "Study %r: %d drawn configurations in a row were taken; the search space "
+                "looks spent, stopping with %d finished trials.",
+                study.study_name, skipped_in_a_row, finished,
+            )  # fmt: skip
+            break
+    return ran

@@ -1,0 +1,105 @@
+"""Tuning with several worker processes on one study: SQLite, a journal file and PostgreSQL.
+
+Three workers start together on a new storage (its creation must not race); one is killed in
+the middle of its first trial. The study must end with exactly ``n_trials`` finished trials,
+no configuration evaluated twice, and the killed trial failed and run again by the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from census_mtl.config import validate
+from census_mtl.config.tuning import Tuning
+from census_mtl.tuning.study import TrialSeededSampler, make_storage, trial_seed
+from census_mtl.tuning.workers import FINISHED
+
+WORKER = Path(__file__).with_name("worker.py")
+N_TRIALS = 24
+
+
+def _settings(storage: str) -> dict:
+    return {
+        "n_trials": N_TRIALS,
+        "storage": storage,
+        "pruner": {"type": "none"},
+        "heartbeat_interval": 1,
+        "grace_period": 3,
+        "retries": 1,
+    }
+
+
+def _start(settings_file: Path, out: Path, *flags: str) -> subprocess.Popen:
+    command = [sys.executable, str(WORKER), str(settings_file), str(out), *flags]
+    return subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+
+
+def _run_workers(storage: str, tmp_path: Path) -> optuna.Study:
+    settings_file = tmp_path / "tuning.json"
+    settings_file.write_text(json.dumps(_settings(storage)))
+    hanging = _start(settings_file, tmp_path, "--hang")
+    workers = [_start(settings_file, tmp_path) for _ in range(2)]
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "hung").exists():
+        assert time.monotonic() < deadline and hanging.poll() is None, hanging.stderr.read()
+        time.sleep(0.05)
+    os.kill(hanging.pid, signal.SIGKILL)
+    hanging.wait()
+    for worker in workers:
+        _, err = worker.communicate(timeout=180)
+        assert worker.returncode == 0, err[-3000:]
+    return optuna.load_study(
+        study_name="workers", storage=make_storage(validate(Tuning, _settings(storage), "tuning"))
+    )
+
+
+def _check_totals(study: optuna.Study, killed: int) -> None:
+    trials = study.get_trials(deepcopy=False)
+    finished = [t for t in trials if t.state in FINISHED]
+    assert len(finished) == N_TRIALS  # the exact total, across workers
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    configurations = [tuple(sorted(t.params.items())) for t in finished]
+    assert len(set(configurations)) == len(configurations)  # nothing evaluated twice
+    assert trials[killed].state == TrialState.FAIL
+    retried = [t for t in finished if t.system_attrs.get("failed_trial") == killed]
+    assert len(retried) == 1 and retried[0].params == trials[killed].params
+    assert len({t.user_attrs["host"] for t in finished}) == 2  # both survivors worked
+
+
+STORAGES = {
+    "sqlite": lambda tmp, _: f"sqlite:///{tmp}/new.db",
+    "journal": lambda tmp, _: f"journal:{tmp}/new.log",
+    "postgresql": lambda _, request: request.getfixturevalue("postgres_url"),
+}
+
+
+@pytest.mark.parametrize("backend", list(STORAGES))
+def test_three_workers_one_killed(backend, tmp_path, request):
+    study = _run_workers(STORAGES[backend](tmp_path, request), tmp_path)
+    _check_totals(study, killed=int((tmp_path / "hung").read_text()))
+    skipped = [t.user_attrs["skipped"] for t in study.trials if "skipped" in t.user_attrs]
+    assert all(s.startswith(("duplicate of trial", "the study already")) for s in skipped)
+
+
+def test_each_trial_draws_with_its_own_seed():
+    seeds = {trial_seed(0, n) for n in range(1000)}
+    assert len(seeds) == 1000 and trial_seed(0, 5) == trial_seed(0, 5) != trial_seed(1, 5)
+
+
+def test_one_worker_alone_is_reproducible(tmp_path):
+    def draws(path: str) -> list[dict]:
+        study = optuna.create_study(storage=f"sqlite:///{path}", sampler=TrialSeededSampler(3))
+        study.optimize(lambda t: t.suggest_float("x", 0, 1) ** 2, n_trials=15)
+        return [t.params for t in study.trials]
+
+    assert draws(f"{tmp_path}/a.db") == draws(f"{tmp_path}/b.db")
