@@ -9,6 +9,7 @@ import click
 from kedro.framework.hooks import hook_impl
 
 from census_mtl.config import ConfigError, validate_params
+from census_mtl.data.fetch import checksum_path
 from census_mtl.data.schema import RAW_FILE_NAMES
 from census_mtl.data.synthetic import write_synthetic
 
@@ -34,7 +35,8 @@ class ProjectHooks:
         if spec is None:
             return
         raw_dir = Path(context.project_path) / spec.raw_dir
-        if all((raw_dir / name).exists() for name in RAW_FILE_NAMES.values()):
+        files = [raw_dir / name for name in RAW_FILE_NAMES.values()]
+        if all(f.exists() and checksum_path(f).exists() for f in files):
             return
         logger.info("Writing synthetic census files to %s", raw_dir)
         write_synthetic(raw_dir, spec.train_rows, spec.test_rows, spec.seed)

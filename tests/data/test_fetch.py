@@ -34,17 +34,22 @@ def _leftovers(raw_dir: Path) -> list[str]:
     return sorted(p.name for p in raw_dir.iterdir())
 
 
+def _installed(files) -> list[str]:
+    """Each verified file and the checksum recorded beside it."""
+    return sorted([f.name for f in files] + [f"{f.name}.sha256" for f in files])
+
+
 def test_copies_from_local_dir_and_verifies(synthetic_raw_dir, tmp_path):
     files = _expected(synthetic_raw_dir)
     paths = fetch(tmp_path / "raw", synthetic_raw_dir, url=_closed_port_url(), files=files)
     assert [p.name for p in paths] == [f.name for f in files]
-    assert _leftovers(tmp_path / "raw") == sorted(f.name for f in files)
+    assert _leftovers(tmp_path / "raw") == _installed(files)
 
 
 def test_uses_environment_variable(synthetic_raw_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("CENSUS_DATA_DIR", str(synthetic_raw_dir))
     fetch(tmp_path, url=_closed_port_url(), files=_expected(synthetic_raw_dir))
-    assert len(_leftovers(tmp_path)) == 2
+    assert len(_leftovers(tmp_path)) == 4
 
 
 def test_present_verified_files_are_kept(synthetic_raw_dir, tmp_path):
@@ -52,7 +57,7 @@ def test_present_verified_files_are_kept(synthetic_raw_dir, tmp_path):
     for f in files:
         shutil.copy(synthetic_raw_dir / f.name, tmp_path / f.name)
     fetch(tmp_path, source_dir=None, url=_closed_port_url(), files=files)
-    assert _leftovers(tmp_path) == sorted(f.name for f in files)
+    assert _leftovers(tmp_path) == _installed(files)
 
 
 def test_downloads_over_http(synthetic_raw_dir, tmp_path):
@@ -65,7 +70,7 @@ def test_downloads_over_http(synthetic_raw_dir, tmp_path):
         fetch(tmp_path, url=url, files=_expected(synthetic_raw_dir))
     finally:
         server.shutdown()
-    assert len(_leftovers(tmp_path)) == 2
+    assert len(_leftovers(tmp_path)) == 4
 
 
 def test_checksum_mismatch_leaves_nothing(synthetic_raw_dir, tmp_path):
@@ -89,19 +94,20 @@ def test_truncated_gzip_is_rejected(synthetic_raw_dir, tmp_path):
 def test_no_network_says_what_to_do(tmp_path):
     with pytest.raises(FetchError, match="cannot download") as err:
         fetch(tmp_path, url=_closed_port_url())
-    assert "Copy the UCI file into" in str(err.value)
+    assert "copy UCI's file there, set CENSUS_DATA_DIR" in str(err.value)
     assert _leftovers(tmp_path) == []
 
 
 def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     code = main(["fetch", "--raw-dir", str(tmp_path), "--url", _closed_port_url()])
     assert code == 1
-    assert capsys.readouterr().err.startswith("error: could not obtain census-income.data.gz")
+    err = capsys.readouterr().err
+    assert err.startswith("error: census-income.data.gz is not in") and err.count("\n") == 1
 
 
 def test_cli_writes_synthetic_files(tmp_path):
     assert main(["synth", "--raw-dir", str(tmp_path), "--train-rows", "10"]) == 0
-    assert _leftovers(tmp_path) == ["census-income.data.gz", "census-income.test.gz"]
+    assert _leftovers(tmp_path) == _installed(RAW_FILES)
 
 
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="the real UCI files are not beside the repo")

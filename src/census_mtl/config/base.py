@@ -15,8 +15,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from census_mtl.errors import ProjectError
 
-class ConfigError(ValueError):
+
+class ConfigError(ProjectError, ValueError):
     """Parameters that do not follow their declaration; the message lists every problem."""
 
 

@@ -2,7 +2,9 @@
 
 Sources, in order: files already in the target folder, a local folder (``--from`` or
 ``CENSUS_DATA_DIR``), then the UCI archive. Every file is written under a temporary name and
-renamed only once the SHA-256 and row count of its *decompressed* text match.
+renamed only once the SHA-256 and row count of its *decompressed* text match. The SHA-256 is
+then recorded beside the file (``<file>.sha256``), and ``checked_raw_file`` (which ingest
+reads through) compares every later read against that record.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from census_mtl.atomic import atomic_path
 from census_mtl.data.schema import RAW_FILE_NAMES
+from census_mtl.errors import ProjectError
 
 logger = logging.getLogger(__name__)
 
@@ -51,25 +55,71 @@ RAW_FILES = (
 )
 
 
-class FetchError(RuntimeError):
+class FetchError(ProjectError, RuntimeError):
     """A raw file could not be obtained or failed its verification."""
+
+
+class RawFileChanged(FetchError):
+    """A raw file no longer matches the checksum recorded when it was obtained."""
+
+
+def digest(path: Path) -> tuple[str, int]:
+    """The SHA-256 and line count of the decompressed text of the gzip file ``path``."""
+    sha, rows = hashlib.sha256(), 0
+    try:
+        with gzip.open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                sha.update(block)
+                rows += block.count(b"\n")
+    except (EOFError, OSError, zlib.error) as exc:
+        raise FetchError(f"{path} is not a complete gzip file ({exc}).") from exc
+    return sha.hexdigest(), rows
 
 
 def verify(path: Path, expected: RawFile) -> None:
     """Raise ``FetchError`` unless ``path`` decompresses to the expected text."""
-    digest, rows = hashlib.sha256(), 0
-    try:
-        with gzip.open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-                rows += block.count(b"\n")
-    except (EOFError, OSError, zlib.error) as exc:
-        raise FetchError(f"{path} is not a complete gzip file ({exc}).") from exc
-    if digest.hexdigest() != expected.sha256 or rows != expected.rows:
+    sha, rows = digest(path)
+    if sha != expected.sha256 or rows != expected.rows:
         raise FetchError(
-            f"{path} does not match UCI's {expected.name}: sha256 {digest.hexdigest()} and "
+            f"{path} does not match UCI's {expected.name}: sha256 {sha} and "
             f"{rows} rows, expected {expected.sha256} and {expected.rows} rows."
         )
+
+
+def checksum_path(path: Path) -> Path:
+    """Where the SHA-256 of ``path``'s decompressed text is recorded."""
+    return path.with_name(f"{path.name}.sha256")
+
+
+def record_checksum(path: Path, sha: str | None = None) -> None:
+    """Record ``sha`` (by default, computed now) beside ``path``, in ``sha256sum``'s format."""
+    with atomic_path(checksum_path(path)) as part:
+        part.write_text(f"{sha or digest(path)[0]}  {path.name} (decompressed)\n")
+
+
+def checked_raw_file(path: Path) -> Path:
+    """``path``, fetched first if it is a missing UCI file, and matching its recorded SHA-256.
+
+    Raises ``FetchError`` when it cannot be fetched and ``RawFileChanged`` when its text is
+    not the text recorded when it was obtained (a flipped letter or digit included).
+    """
+    known = {raw.name: raw for raw in RAW_FILES}
+    if not path.exists() and path.name in known:
+        fetch(path.parent, files=(known[path.name],))
+    record = checksum_path(path)
+    if not record.exists():
+        raise FetchError(
+            f"{path}: no checksum recorded beside it ({record.name}); obtain the raw files with "
+            "`python -m census_mtl.data fetch` (or `synth` for synthetic ones)."
+        )
+    expected = record.read_text().split()[0]
+    sha = digest(path)[0]
+    if sha != expected:
+        raise RawFileChanged(
+            f"{path} changed since it was obtained: the SHA-256 of its text is {sha}, "
+            f"{record.name} records {expected}. Delete it; the next run obtains it again."
+        )
+    return path
 
 
 def _copy(source: Path, part: Path) -> None:
@@ -122,6 +172,7 @@ def fetch(
                 attempts.append(f"present file: {exc}")
             else:
                 logger.info("%s is present and verified.", target)
+                record_checksum(target, raw.sha256)
                 paths.append(target)
                 continue
         remote = f"{url.rstrip('/')}/{raw.name}"
@@ -136,13 +187,15 @@ def fetch(
                 attempts.append(str(exc))
                 continue
             logger.info("%s verified from %s.", target, where)
+            record_checksum(target, raw.sha256)
             break
         else:
+            for attempt in attempts:
+                logger.warning("%s: %s", raw.name, attempt)
             raise FetchError(
-                f"could not obtain {raw.name}:\n  - "
-                + "\n  - ".join(attempts)
-                + f"\nCopy the UCI file into {raw_dir}, point {ENV_DIR} (or --from) at a folder "
-                "that holds it, or rerun with network access to the UCI archive."
+                f"{raw.name} is not in {raw_dir} and could not be obtained: copy UCI's file "
+                f"there, set {ENV_DIR} (or --from) to a folder that holds it, or allow network "
+                f"access to {url} (tried: {'; '.join(a.rstrip('.') for a in attempts)})."
             )
         paths.append(target)
     return paths

@@ -7,11 +7,14 @@ income depends on marital status too, so the two tasks share signal as in the re
 from __future__ import annotations
 
 import gzip
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from census_mtl.atomic import atomic_path
+from census_mtl.data.fetch import record_checksum
 from census_mtl.data.schema import CATEGORIES, COLUMNS, LABEL, LABEL_VALUES, RAW_FILE_NAMES
 
 _EDUCATION_RANK = {
@@ -70,8 +73,13 @@ def write_census_file(frame: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = frame.astype(str).agg(", ".join, axis=1)
     text = "".join(f"{line}\n" for line in lines).encode("ascii")
-    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
+    with (
+        atomic_path(path) as part,
+        open(part, "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out,
+    ):
         out.write(text)
+    record_checksum(path, hashlib.sha256(text).hexdigest())
     return path
 
 

@@ -10,9 +10,10 @@ import pandas as pd
 import pandera.pandas as pa
 
 from census_mtl.data.schema import CATEGORIES, COLUMNS, INTEGER_CODED, LABEL, LABEL_VALUES, WEIGHT
+from census_mtl.errors import ProjectError
 
 
-class RawDataError(ValueError):
+class RawDataError(ProjectError, ValueError):
     """A raw file does not follow the Census-Income format."""
 
 

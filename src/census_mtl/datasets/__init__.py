@@ -1,6 +1,7 @@
-"""Kedro datasets of the project: trained models (no pickle) and checkpoint folders."""
+"""Kedro datasets of the project: checked raw files, trained models (no pickle), checkpoints."""
 
 from census_mtl.datasets.checkpoints import CheckpointsDataset
 from census_mtl.datasets.model import ModelArtifactDataset
+from census_mtl.datasets.raw import RawCensusDataset
 
-__all__ = ["CheckpointsDataset", "ModelArtifactDataset"]
+__all__ = ["CheckpointsDataset", "ModelArtifactDataset", "RawCensusDataset"]

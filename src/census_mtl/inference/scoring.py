@@ -18,6 +18,7 @@ from sklearn.compose import ColumnTransformer
 from census_mtl.config.project import Predict
 from census_mtl.data.schema import COLUMNS, LABEL
 from census_mtl.data.validation import SCORING_SCHEMA, failure_cases, typed
+from census_mtl.errors import ProjectError
 from census_mtl.features import encode
 from census_mtl.models import ModelArtifact
 
@@ -30,7 +31,7 @@ def spreadsheet_safe(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
-class ScoringError(ValueError):
+class ScoringError(ProjectError, ValueError):
     """Rows of the input cannot be scored and ``on_bad_rows`` is ``fail``."""
 
 

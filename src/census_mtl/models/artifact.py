@@ -20,6 +20,7 @@ import torch
 
 from census_mtl.atomic import atomic_path
 from census_mtl.config import NETWORKS, ModelParams
+from census_mtl.errors import ProjectError
 from census_mtl.models.gbdt import BoostedTrees
 from census_mtl.models.inputs import FeatureLayout
 from census_mtl.models.prediction import predict
@@ -28,7 +29,7 @@ from census_mtl.models.registry import build_model, model_params
 FORMAT = "census-mtl model v1"
 
 
-class ArtifactError(ValueError):
+class ArtifactError(ProjectError, ValueError):
     """A file is not a model of this project, or not one this version can read."""
 
 

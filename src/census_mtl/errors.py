@@ -1,0 +1,9 @@
+"""The base of every expected error: bad input, a missing file, a wrong setting.
+
+Its message names what is wrong and what to do; the command line prints it as one message,
+without a traceback (``census_mtl.cli``).
+"""
+
+
+class ProjectError(Exception):
+    """An expected condition, explained by its message."""
