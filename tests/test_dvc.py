@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import os
 import shutil
 import subprocess
@@ -9,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from census_mtl.data.synthetic import write_synthetic
+from tests.conftest import PROJECT
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +26,36 @@ def _run(cmd: list[str], cwd: Path) -> str:
     return done.stdout
 
 
-def test_repro_runs_once_then_does_nothing(project_copy):
+def _outs(project: Path) -> list[Path]:
+    """Every file that ``dvc.lock`` records as a stage output."""
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    paths = [project / o["path"] for stage in lock["stages"].values() for o in stage["outs"]]
+    return sorted(f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
+
+
+def _push_then_pull_into_a_fresh_clone(project: Path, tmp_path_factory) -> Path:
+    """Commit, ``dvc push`` to the default remote, clone, ``dvc pull``; the clone's path."""
+    remote, clone = tmp_path_factory.mktemp("remote"), tmp_path_factory.mktemp("clone") / "c"
+    # The project's default remote, pointed (in the untracked config.local) into the test's folder.
+    _run(["dvc", "remote", "modify", "--local", "local", "url", str(remote)], project)
+    _run(["git", "add", "-A"], project)
+    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "run"], project)
+    assert "files pushed" in _run(["dvc", "push"], project)
+    _run(["git", "clone", "-q", str(project), str(clone)], project)
+    _run(["dvc", "remote", "modify", "--local", "local", "url", str(remote)], clone)
+    _run(["dvc", "pull"], clone)
+    return clone
+
+
+def test_default_remote_is_a_folder_outside_the_repository():
+    config = configparser.ConfigParser()
+    config.read(PROJECT / ".dvc" / "config")
+    assert config["core"]["remote"] == "local" and config["core"]["analytics"] == "false"
+    url = (PROJECT / ".dvc" / Path(config["'remote \"local\"'"]["url"])).resolve()
+    assert not url.is_relative_to(PROJECT)
+
+
+def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
     shutil.copytree(
         project_copy / "conf" / "sample",
         project_copy / "conf" / "local",
@@ -33,7 +65,7 @@ def test_repro_runs_once_then_does_nothing(project_copy):
     write_synthetic(project_copy / "data" / "01_raw", n_train=2000, n_test=1000, seed=0)
     _run(["git", "init", "-q"], project_copy)
     _run(["dvc", "init", "-q"], project_copy)
-    _run(["dvc", "config", "core.analytics", "false"], project_copy)
+    shutil.copy(PROJECT / ".dvc" / "config", project_copy / ".dvc" / "config")
     # The synthetic files stand in for UCI's: record them as the fetch stage's output.
     _run(["dvc", "commit", "-f", "fetch"], project_copy)
     first = _run(["dvc", "repro"], project_copy)
@@ -50,3 +82,11 @@ def test_repro_runs_once_then_does_nothing(project_copy):
     assert "dvc_plots/index.html" in plots
     page = (project_copy / "dvc_plots" / "index.html").read_text()
     assert "roc_income" in page and "pr_marital" in page
+    shutil.rmtree(project_copy / "dvc_plots")
+    clone = _push_then_pull_into_a_fresh_clone(project_copy, tmp_path_factory)
+    outs = _outs(project_copy)
+    names = {p.name for p in outs}
+    assert {"census-income.data.gz", "census-income.test.gz.sha256", "model.pt"} <= names
+    for path in outs:  # data and models restored byte for byte
+        restored = clone / path.relative_to(project_copy)
+        assert restored.read_bytes() == path.read_bytes(), restored

@@ -91,24 +91,67 @@ def test_cli_scores_a_file_reporting_bad_rows(sample_project, tmp_path, monkeypa
     frame.iloc[3, 1] = "Astronaut"  # unknown category: scored
     frame.iloc[5, 0] = "old"  # bad age: reported, skipped
     frame.iloc[7, 0] = "=HYPERLINK(1)"  # a formula: reported as text, never as a formula
+    lines = _rows(frame)
+    lines[10] += ", 7"  # one field too many: reported, skipped
     path = tmp_path / "new.csv.gz"
-    path.write_bytes(gzip.compress(("\n".join(_rows(frame)) + "\n").encode()))
-    common = ["--model", "data/sample/06_models/mmoe/model.pt", "--chunksize", "10",
-              "--preprocessor", "data/sample/04_feature/preprocessor.pkl"]  # fmt: skip
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    common = ["--model", "mmoe", "--models-dir", "data/sample/06_models", "--chunksize", "10",
+              "--preprocessor", "data/sample/04_feature/preprocessor.json"]  # fmt: skip
     out = tmp_path / "scores.csv"
     assert inference_cli(["score", str(path), "--out", str(out), *common]) == 0
     scores = pd.read_csv(out)
     assert list(scores.columns) == ["line", "p_income", "p_marital"]
-    assert scores["line"].tolist() == [n for n in range(1, 26) if n not in (6, 8)]
+    assert scores["line"].tolist() == [n for n in range(1, 26) if n not in (6, 8, 11)]
     assert scores[["p_income", "p_marital"]].apply(lambda c: c.between(0, 1)).all().all()
-    bad = pd.read_csv(tmp_path / "scores.bad_rows.csv")
+    bad = pd.read_csv(tmp_path / "scores.bad_rows.csv", keep_default_na=False)
     problem = "coerce_dtype('float64')"
     assert bad.to_dict("records") == [
         {"line": 6, "column": "age", "value": "old", "problem": problem},
         {"line": 8, "column": "age", "value": "'=HYPERLINK(1)", "problem": problem},
+        {"line": 11, "column": "", "value": lines[10][:60], "problem": "42 fields; expected 41"},
     ]
-    failing = ["score", str(path), "--out", str(tmp_path / "x.csv"), "--on-bad-rows", "fail"]
+    failing = ["score", str(path), "--out", str(out), "--on-bad-rows", "fail"]
+    before = out.read_bytes()
     assert inference_cli([*failing, *common]) == 1
+    assert out.read_bytes() == before  # never a partial output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv.gz", "scores.bad_rows.csv",
+                                                          "scores.csv"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--model", "../../../tmp/x", "is outside the model folder"),
+        ("--model", "/etc/hostname", "/etc/hostname: not a census-mtl model file"),
+        ("--preprocessor", "data/sample/06_models/mmoe/model.pt", "not JSON"),
+    ],
+)
+def test_cli_refuses_paths_and_files_it_should_not_read(
+    sample_project, tmp_path, monkeypatch, capsys, option, value, message
+):
+    monkeypatch.chdir(sample_project)
+    raw = "data/sample/01_raw/census-income.test.gz"
+    args = {
+        "--model": "mmoe",
+        "--models-dir": "data/sample/06_models",
+        "--preprocessor": "data/sample/04_feature/preprocessor.json",
+    } | {option: value}
+    argv = ["score", raw, "--out", str(tmp_path / "s.csv")]
+    for pair in args.items():
+        argv += pair
+    assert inference_cli(argv) == 1
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_predict_pipeline_refuses_a_model_outside_the_model_folder(sample_project, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--env", "sample", "--pipelines", "predict",
+         "--params", "predict_model=../../../tmp/x"],
+        cwd=sample_project, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr  # refused before any work
+    assert "predict_model = '../../../tmp/x': a model name (ple, cgc" in done.stderr
 
 
 def test_predict_pipeline_scores_the_catalog_input(sample_project, monkeypatch):

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder, StandardScaler
 
 from census_mtl.config.project import Task
 from census_mtl.data.schema import COLUMNS, LABEL, NUMERIC, WEIGHT
+from census_mtl.errors import ProjectError
 
 LABEL_PREFIX = "y__"
 WEIGHT_COLUMN = "weight"
+ENCODER_FORMAT = "census-mtl preprocessor v1"
 
 
 def feature_columns(tasks: Mapping[str, Task], drop_columns: list[str]) -> list[str]:
@@ -40,61 +43,91 @@ def make_labels(table: pd.DataFrame, tasks: Mapping[str, Task]) -> pd.DataFrame:
     )
 
 
-def fit_encoder(
-    train: pd.DataFrame, columns: list[str], numeric_bins: int = 0
-) -> ColumnTransformer:
-    """Fit scaling and index encoding on the training table only.
+class EncoderError(ProjectError, ValueError):
+    """A preprocessor file that is not a fitted encoder of this project."""
+
+
+@dataclass(frozen=True)
+class FeatureEncoder:
+    """The fitted encoder as plain numbers and strings: saved as JSON, never pickled.
+
+    ``numeric``: column → (mean, scale); ``categories``: column → the values seen in
+    training (code ``i + 1``; ``0`` is unseen); ``bins``: column → quantile bin edges.
+    """
+
+    numeric: dict[str, tuple[float, float]]
+    categories: dict[str, list]
+    bins: dict[str, list[float]]
+
+    def to_dict(self) -> dict:
+        return {"format": ENCODER_FORMAT, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> FeatureEncoder:
+        """The encoder of a ``preprocessor.json``; anything else raises ``EncoderError``."""
+        if not isinstance(data, Mapping) or data.get("format") != ENCODER_FORMAT:
+            raise EncoderError(
+                f"not a census-mtl preprocessor ({ENCODER_FORMAT!r}); rerun "
+                "`kedro run --pipelines preprocess` to write data/04_feature/preprocessor.json."
+            )
+        try:
+            return cls(
+                {c: (float(m), float(s)) for c, (m, s) in data["numeric"].items()},
+                {c: list(v) for c, v in data["categories"].items()},
+                {c: [float(e) for e in v] for c, v in data["bins"].items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise EncoderError(f"damaged preprocessor ({type(exc).__name__}: {exc}).") from None
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.numeric, *self.categories]
+
+
+def fit_encoder(train: pd.DataFrame, columns: list[str], numeric_bins: int = 0) -> FeatureEncoder:
+    """Fit scaling and index encoding on the training table only (with scikit-learn).
 
     With ``numeric_bins > 0`` every numeric column also becomes a categorical field of up to
     that many quantile bins (ties merge bins), so a model can learn non-monotone effects.
     """
     numeric = [c for c in columns if c in NUMERIC]
     categorical = [c for c in columns if c not in NUMERIC]
-    parts = [
-        ("num", StandardScaler(), numeric),
-        (
-            "cat",
-            OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32),
-            categorical,
-        ),
-    ]
+    scaler = StandardScaler().fit(train[numeric])
+    ordinal = OrdinalEncoder().fit(train[categorical])
+    bins: dict[str, list[float]] = {}
     if numeric_bins:
-        bins = KBinsDiscretizer(
-            numeric_bins,
-            encode="ordinal",
-            strategy="quantile",
-            quantile_method="averaged_inverted_cdf",
-            subsample=None,
-        )
-        parts.append(("bin", bins, numeric))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Bins whose width are too small")
-        return ColumnTransformer(parts).fit(train[columns])
+        binner = KBinsDiscretizer(
+            numeric_bins, encode="ordinal", strategy="quantile",
+            quantile_method="averaged_inverted_cdf", subsample=None,
+        )  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Bins whose width are too small")
+            binner.fit(train[numeric])
+        bins = {c: e.tolist() for c, e in zip(numeric, binner.bin_edges_, strict=True)}
+    moments = zip(numeric, scaler.mean_, scaler.scale_, strict=True)
+    return FeatureEncoder(
+        {c: (float(m), float(s)) for c, m, s in moments},
+        {c: v.tolist() for c, v in zip(categorical, ordinal.categories_, strict=True)},
+        bins,
+    )
 
 
-def encode(encoder: ColumnTransformer, table: pd.DataFrame) -> pd.DataFrame:
-    """Float32 features: standardised numbers, then category indices (0 = unseen)."""
-    values = encoder.transform(table[list(encoder.feature_names_in_)]).astype(np.float32)
-    names = encoder.get_feature_names_out()
-    n_numeric = len(encoder.named_transformers_["num"].feature_names_in_)
-    values[:, n_numeric:] += 1.0
-    return pd.DataFrame(values, columns=names, index=table.index)
+def encode(encoder: FeatureEncoder, table: pd.DataFrame) -> pd.DataFrame:
+    """Float32 features: standardised numbers, then category and bin indices (0 = unseen)."""
+    parts = {
+        f"num__{c}": (table[c].to_numpy(np.float64) - m) / s
+        for c, (m, s) in encoder.numeric.items()
+    }
+    for c, values in encoder.categories.items():
+        parts[f"cat__{c}"] = pd.Categorical(table[c], categories=values).codes + 1
+    for c, edges in encoder.bins.items():
+        x = table[c].to_numpy(np.float64)
+        parts[f"bin__{c}"] = np.searchsorted(np.asarray(edges)[1:-1], x, side="right") + 1
+    return pd.DataFrame(parts, index=table.index).astype(np.float32)
 
 
-def layout_of(encoder: ColumnTransformer) -> dict:
+def layout_of(encoder: FeatureEncoder) -> dict:
     """The input layout a model needs: numeric names and each field's cardinality."""
-    ordinal = encoder.named_transformers_["cat"]
-    fields = {
-        f"cat__{name}": len(values) + 1
-        for name, values in zip(ordinal.feature_names_in_, ordinal.categories_, strict=True)
-    }
-    if "bin" in encoder.named_transformers_:
-        bins = encoder.named_transformers_["bin"]
-        fields |= {
-            f"bin__{name}": int(n) + 1
-            for name, n in zip(bins.feature_names_in_, bins.n_bins_, strict=True)
-        }
-    return {
-        "numeric": [f"num__{c}" for c in encoder.named_transformers_["num"].feature_names_in_],
-        "categorical": fields,
-    }
+    fields = {f"cat__{c}": len(v) + 1 for c, v in encoder.categories.items()}
+    fields |= {f"bin__{c}": len(e) for c, e in encoder.bins.items()}  # bins + the unseen slot
+    return {"numeric": [f"num__{c}" for c in encoder.numeric], "categorical": fields}

@@ -9,7 +9,8 @@ trial settings, and each search space's shape (its first draw must be a valid mo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Generic, Literal, TypeVar
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -155,7 +156,19 @@ class Params(Settings):
     tuning_spaces: dict[ModelName, SearchSpace] = Field({})
     synthetic_data: SyntheticData | None = Field(None, description="sample environment only")
     predict_input: str | None = Field(None, description="file the predict pipeline scores")
-    predict_model: ModelName | None = Field(None, description="model the predict pipeline uses")
+    predict_model: str | None = Field(
+        None, description="model the predict pipeline uses: a model name or an absolute path"
+    )
+
+    @field_validator("predict_model")
+    @classmethod
+    def _model_name_or_absolute_path(cls, value: str | None) -> str | None:
+        if value is None or value in get_args(ModelName) or Path(value).is_absolute():
+            return value
+        raise ValueError(
+            f"a model name ({', '.join(get_args(ModelName))}) or an absolute path; a relative "
+            "path is not read, so that no name leads out of the model folder"
+        )
 
     def section(self, name: str) -> ModelSection:
         return getattr(self, name)

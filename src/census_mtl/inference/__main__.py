@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from census_mtl.atomic import atomic_path
-from census_mtl.config import ConfigError, validate
+from census_mtl.config import validate
 from census_mtl.config.project import Predict
+from census_mtl.errors import ProjectError
+from census_mtl.features import EncoderError, FeatureEncoder
 from census_mtl.inference.export import export_boosters, export_onnx
-from census_mtl.inference.scoring import ScoringError, score_chunks
-from census_mtl.models.artifact import ArtifactError, load_artifact
+from census_mtl.inference.reading import BAD_ROW_COLUMNS, read_lines
+from census_mtl.inference.scoring import score_chunks
+from census_mtl.models.artifact import load_artifact, resolve_model_file
 
-MODEL = Path("data/06_models/ple/model.pt")
-PREPROCESSOR = Path("data/04_feature/preprocessor.pkl")
+MODELS = Path("data/06_models")
+PREPROCESSOR = Path("data/04_feature/preprocessor.json")
+MODEL_HELP = "model name (ple, mmoe, …) or path inside --models-dir, or an absolute path"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
                                 formatter_class=formatter)  # fmt: skip
     score.add_argument("input", type=Path)
     score.add_argument("--out", type=Path, required=True, help="CSV of line and p_<task>")
-    score.add_argument("--model", type=Path, default=MODEL)
+    score.add_argument("--model", default="ple", help=MODEL_HELP)
+    score.add_argument("--models-dir", type=Path, default=MODELS)
     score.add_argument("--preprocessor", type=Path, default=PREPROCESSOR)
     score.add_argument("--run", default="best", help="'best' or a trained seed")
     score.add_argument("--chunksize", type=int, default=100_000)
@@ -36,35 +42,50 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--bad-rows", type=Path, help="CSV of bad rows (default: beside --out)")
     export = commands.add_parser("export", help="a network to ONNX, the GBDT to LightGBM text",
                                  formatter_class=formatter)  # fmt: skip
-    export.add_argument("--model", type=Path, default=MODEL)
+    export.add_argument("--model", default="ple", help=MODEL_HELP)
+    export.add_argument("--models-dir", type=Path, default=MODELS)
     export.add_argument("--run", default="best", help="'best' or a trained seed")
     export.add_argument("--out", type=Path, required=True)
     return parser
 
 
+def load_encoder(path: Path) -> FeatureEncoder:
+    """The encoder in a ``preprocessor.json``; never unpickles (a ``.pkl`` gets a clear error)."""
+    try:
+        return FeatureEncoder.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise EncoderError(
+            f"{path}: no such file; run `kedro run --pipelines preprocess`."
+        ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError, EncoderError) as exc:
+        raise EncoderError(
+            f"{path}: {exc if isinstance(exc, EncoderError) else 'not JSON'}. Preprocessors "
+            "are JSON; a preprocessor.pkl of an earlier version is never unpickled (that can "
+            "run code): rerun `kedro run --pipelines preprocess`."
+        ) from None
+
+
 def _score(args: argparse.Namespace, model, settings: Predict) -> str:
-    chunks = pd.read_csv(
-        args.input, header=None, sep=",", skipinitialspace=True, keep_default_na=False,
-        na_values=[""], chunksize=args.chunksize,
-    )  # fmt: skip
-    preprocessor = pd.read_pickle(args.preprocessor)
+    encoder = load_encoder(args.preprocessor)
+    chunks = read_lines(args.input, args.chunksize)
     bad_path = args.bad_rows or args.out.with_name(f"{args.out.stem}.bad_rows.csv")
-    scored, bad = [], []
-    for predictions, bad_rows in score_chunks(chunks, preprocessor, model, settings):
+    scored, bad = [], [pd.DataFrame(columns=BAD_ROW_COLUMNS)]
+    for predictions, bad_rows in score_chunks(chunks, encoder, model, settings):
         scored.append(predictions)
         bad.append(bad_rows)
-    for frame, path in ((pd.concat(scored), args.out), (pd.concat(bad), bad_path)):
-        with atomic_path(path) as part:
+    bad_rows = pd.concat(bad, ignore_index=True)
+    for frame, path in ((pd.concat(scored), args.out), (bad_rows, bad_path)):
+        with atomic_path(path) as part:  # all or nothing: a failure leaves no partial file
             frame.to_csv(part, index=False)
-    bad_count = pd.concat(bad)["line"].nunique()
-    return f"{sum(map(len, scored))} rows scored into {args.out}; {bad_count} bad rows ({bad_path})"
+    count = bad_rows["line"].nunique()
+    return f"{sum(map(len, scored))} rows scored into {args.out}; {count} bad rows ({bad_path})"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     run = args.run if args.run == "best" else int(args.run)
     try:
-        model = load_artifact(args.model)
+        model = load_artifact(resolve_model_file(args.model, args.models_dir))
         if args.command == "export" and model.is_network:
             print(export_onnx(model, args.out, model.run_index(run)))
             return 0
@@ -73,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         options = {"run": run, "on_bad_rows": args.on_bad_rows, "batch_size": args.batch_size}
         print(_score(args, model, validate(Predict, options, "")))
-    except (ArtifactError, ConfigError, ScoringError) as exc:
+    except ProjectError as exc:
         print(f"error: {args.command}: {exc}", file=sys.stderr)
         return 1
     return 0

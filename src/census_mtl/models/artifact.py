@@ -152,13 +152,45 @@ def _of_run(items: Mapping[str, object], run: int) -> dict:
     return {k.removeprefix(prefix): v for k, v in items.items() if k.startswith(prefix)}
 
 
+def resolve_model_file(model: str | Path, folder: Path) -> Path:
+    """The model file that ``model`` names: a model name (``ple``) or a path inside
+    ``folder``, or an explicit absolute path. A relative path that leaves ``folder``
+    (``../../tmp/x``) raises ``ArtifactError``; a folder means its ``model.pt``."""
+    path = Path(model)
+    if not path.is_absolute():
+        path = (folder / path).resolve()
+        if not path.is_relative_to(folder.resolve()):
+            raise ArtifactError(
+                f"{str(model)!r} is outside the model folder {folder}: give a model name "
+                "(ple, mmoe, …), a path inside that folder, or an absolute path."
+            )
+    return path / "model.pt" if path.is_dir() or not (path.suffix or path.exists()) else path
+
+
+def _is_pickle(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(1) == b"\x80"  # the PROTO opcode that starts every pickle since protocol 2
+
+
 def load_artifact(path: Path) -> ModelArtifact:
-    """The model in ``path``; a file that is not one raises ``ArtifactError`` naming it."""
+    """The model in ``path``; a file that is not one raises ``ArtifactError`` naming it.
+
+    Only ``torch.save`` archives are opened, with ``weights_only=True``: never an unpickling
+    of arbitrary objects.
+    """
+    if not path.is_file():
+        raise ArtifactError(f"{path}: no such model file; train the model first.")
+    if not zipfile.is_zipfile(path):
+        raise ArtifactError(
+            f"{path}: a pickle, not a census-mtl model file; pickles are never loaded (loading "
+            "one can run code). A model.pkl of an earlier version: retrain it with "
+            "`kedro run --pipelines train_<model>`, which writes model.pt."
+            if _is_pickle(path)
+            else f"{path}: not a census-mtl model file (not a torch.save archive)."
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ArtifactError(f"{path}: no such model file; train the model first.") from None
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError) as exc:
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, KeyError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ArtifactError(f"{path}: not a census-mtl model file ({first_line}).") from None
     try:

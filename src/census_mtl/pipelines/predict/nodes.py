@@ -6,26 +6,28 @@ import logging
 from collections.abc import Iterable
 
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 
 from census_mtl.config import validate
 from census_mtl.config.project import Predict
-from census_mtl.inference.scoring import BAD_ROW_COLUMNS, score_chunks
+from census_mtl.features import FeatureEncoder
+from census_mtl.inference.reading import BAD_ROW_COLUMNS
+from census_mtl.inference.scoring import score_chunks
 from census_mtl.models import ModelArtifact
 
 logger = logging.getLogger(__name__)
 
 
 def predict_file(
-    predict_input: Iterable[pd.DataFrame],
-    preprocessor: ColumnTransformer,
+    predict_input: Iterable[tuple[pd.DataFrame, pd.DataFrame]],
+    preprocessor: dict,
     predict_model: ModelArtifact,
     predict: dict,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score the input chunk by chunk; only the (small) probabilities are kept in memory."""
     settings = validate(Predict, predict, "predict")
     scored, bad = [], [pd.DataFrame(columns=BAD_ROW_COLUMNS)]
-    for predictions, bad_rows in score_chunks(predict_input, preprocessor, predict_model, settings):
+    encoder = FeatureEncoder.from_dict(preprocessor)
+    for predictions, bad_rows in score_chunks(predict_input, encoder, predict_model, settings):
         scored.append(predictions)
         bad.append(bad_rows)
     bad_rows = pd.concat(bad, ignore_index=True)

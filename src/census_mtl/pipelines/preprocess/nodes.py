@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import train_test_split
 
 from census_mtl.config import validate
@@ -12,6 +11,7 @@ from census_mtl.data.schema import WEIGHT
 from census_mtl.features import (
     LABEL_PREFIX,
     WEIGHT_COLUMN,
+    FeatureEncoder,
     encode,
     feature_columns,
     fit_encoder,
@@ -32,26 +32,24 @@ def split_validation_test(census_test: pd.DataFrame, split: dict) -> tuple[pd.Da
     return validation.sort_index(), test.sort_index()
 
 
-def fit_preprocessor(census_train: pd.DataFrame, params: dict) -> ColumnTransformer:
+def fit_preprocessor(census_train: pd.DataFrame, params: dict) -> dict:
     """Fit the feature encoder on the training table (never on validation or test)."""
     settings = validate(Preprocess, params, "preprocess")
     columns = feature_columns(settings.tasks, settings.drop_columns)
-    return fit_encoder(census_train, columns, settings.numeric_bins)
+    return fit_encoder(census_train, columns, settings.numeric_bins).to_dict()
 
 
-def feature_layout(preprocessor: ColumnTransformer) -> dict:
+def feature_layout(preprocessor: dict) -> dict:
     """The model input layout: numeric features and each categorical field's cardinality."""
-    return layout_of(preprocessor)
+    return layout_of(FeatureEncoder.from_dict(preprocessor))
 
 
-def build_model_input(
-    table: pd.DataFrame, preprocessor: ColumnTransformer, params: dict
-) -> pd.DataFrame:
+def build_model_input(table: pd.DataFrame, preprocessor: dict, params: dict) -> pd.DataFrame:
     """Float32 features, one ``y__<task>`` label per task and the ``weight`` column."""
     settings = validate(Preprocess, params, "preprocess")
     return pd.concat(
         [
-            encode(preprocessor, table),
+            encode(FeatureEncoder.from_dict(preprocessor), table),
             make_labels(table, settings.tasks),
             table[WEIGHT].astype("float32").rename(WEIGHT_COLUMN),
         ],

@@ -1,0 +1,55 @@
+"""A kill while a model file is written leaves the previous model whole (issue 12, row 4)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from census_mtl.models import ModelArtifact, TrainedRun
+from census_mtl.models.artifact import load_artifact, save_artifact
+from census_mtl.models.registry import model_params
+from tests.models.test_networks import LAYOUT, PARAMS, TASKS, make
+
+# Re-save the model, but stop (to be killed) after half of the new file is written.
+SLOW_WRITER = """
+import io, sys, time
+from pathlib import Path
+import torch
+from census_mtl.models.artifact import load_artifact, save_artifact
+
+real_save = torch.save
+
+def half_then_stall(obj, f):
+    buffer = io.BytesIO()
+    real_save(obj, buffer)
+    with open(f, "wb") as out:
+        out.write(buffer.getvalue()[: buffer.tell() // 2])
+        out.flush()
+    Path(sys.argv[2]).write_text("half written")
+    time.sleep(120)
+
+torch.save = half_then_stall
+save_artifact(load_artifact(Path(sys.argv[1])), Path(sys.argv[1]))
+"""
+
+
+def test_killed_while_saving_leaves_the_previous_model(tmp_path):
+    net = make("mmoe").eval()
+    run = TrainedRun(1, 1, 1, 0.1, {t: 0.6 for t in TASKS}, net.state_dict())
+    path = tmp_path / "mmoe" / "model.pt"
+    save_artifact(ModelArtifact(model_params("mmoe", PARAMS["mmoe"]), tuple(TASKS), LAYOUT, (run,)),
+                  path)  # fmt: skip
+    before = path.read_bytes()
+    marker = tmp_path / "half"
+    writer = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(path), str(marker)])
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert writer.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    assert path.read_bytes() == before  # the kill hit the temporary file, not the model
+    assert load_artifact(path).runs[0].seed == 1
