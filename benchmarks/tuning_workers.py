@@ -28,7 +28,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 def _round(workers: int, trials: int, folder: Path) -> dict:
     storage = f"sqlite:///{folder}/workers-{workers}.db"
     params = (f"tuning.storage={storage},tuning.n_trials={trials},"
-              "training_defaults.num_threads=1,tuning.pruner.type=none")  # fmt: skip
+              "training_defaults.num_threads=1")  # fmt: skip
     command = [sys.executable, "-m", "kedro", "run", "--env", "sample", "--pipelines",
                "tune_ple", "--params", params]  # fmt: skip
     env = os.environ | {"KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
