@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DVC_NO_ANALYTICS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev fetch run sample test lint viz clean-sample bench
+.PHONY: install install-dev fetch run sample test lint viz notebook clean-sample bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ NO_UPDATE_CHECK := HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 
 
 viz: install-dev
 	$(NO_UPDATE_CHECK) $(BIN)/kedro viz run --host 127.0.0.1 --no-browser
+
+# JupyterLab is not a project dependency (it is large): installed into .venv on first use.
+notebook: install-dev  ## JupyterLab on notebooks/ (KEDRO_ENV=sample for the sample results)
+	$(BIN)/pip install -q "jupyterlab>=4.2,<5"
+	$(NO_UPDATE_CHECK) $(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 notebooks/
 
 clean-sample:
 	rm -rf data/sample

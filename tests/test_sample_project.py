@@ -144,6 +144,16 @@ def test_cli_refuses_paths_and_files_it_should_not_read(
     assert not list(tmp_path.iterdir())
 
 
+def test_cli_help_shows_defaults_and_a_bad_seed_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit):
+        inference_cli(["score", "--help"])
+    shown = capsys.readouterr().out
+    assert "(default: ple)" in shown and "(default: data/04_feature/preprocessor.json)" in shown
+    with pytest.raises(SystemExit) as exit_:
+        inference_cli(["export", "--out", "x.onnx", "--run", "first"])
+    assert exit_.value.code == 2 and "'first': 'best' or a trained seed" in capsys.readouterr().err
+
+
 def test_predict_pipeline_refuses_a_model_outside_the_model_folder(sample_project, tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "kedro", "run", "--env", "sample", "--pipelines", "predict",
@@ -163,7 +173,7 @@ def test_predict_pipeline_scores_the_catalog_input(sample_project, monkeypatch):
     assert len(predictions) == 2000 and predictions["line"].is_unique
 
 
-def test_onnx_export_matches_the_trained_model(sample_project, tmp_path):
+def test_onnx_export_matches_the_trained_model(sample_project, tmp_path, recwarn):
     for name in ["ple", "single_task"]:
         model = load_artifact(sample_project / "data" / "sample" / "06_models" / name / "model.pt")
         path = export_onnx(model, tmp_path / f"{name}.onnx")
@@ -178,6 +188,7 @@ def test_onnx_export_matches_the_trained_model(sample_project, tmp_path):
         for i in range(2):
             np.testing.assert_allclose(outputs[i], expected[:, i], rtol=1e-5, atol=1e-6)
     assert os.path.getsize(path) > 1000
+    assert not [w for w in recwarn if "training mode" in str(w.message)]  # exported in eval mode
 
 
 def test_benchmark_smoke(sample_project):

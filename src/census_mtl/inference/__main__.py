@@ -24,28 +24,38 @@ PREPROCESSOR = Path("data/04_feature/preprocessor.json")
 MODEL_HELP = "model name (ple, mmoe, …) or path inside --models-dir, or an absolute path"
 
 
+def _run(value: str) -> str | int:
+    if value == "best" or value.isdigit():
+        return value if value == "best" else int(value)
+    raise argparse.ArgumentTypeError(f"{value!r}: 'best' or a trained seed (a whole number)")
+
+
+def _common(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--model", default="ple", help=MODEL_HELP)
+    command.add_argument("--models-dir", type=Path, default=MODELS, help="the model folder")
+    command.add_argument("--run", type=_run, default="best", help="'best' or a trained seed")
+
+
 def _parser() -> argparse.ArgumentParser:
     formatter = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(prog="python -m census_mtl.inference", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     score = commands.add_parser("score", help="score a census-format file (gz or plain)",
                                 formatter_class=formatter)  # fmt: skip
-    score.add_argument("input", type=Path)
+    score.add_argument("input", type=Path, help="42 fields per line, or 41 without the label")
     score.add_argument("--out", type=Path, required=True, help="CSV of line and p_<task>")
-    score.add_argument("--model", default="ple", help=MODEL_HELP)
-    score.add_argument("--models-dir", type=Path, default=MODELS)
-    score.add_argument("--preprocessor", type=Path, default=PREPROCESSOR)
-    score.add_argument("--run", default="best", help="'best' or a trained seed")
-    score.add_argument("--chunksize", type=int, default=100_000)
-    score.add_argument("--batch-size", type=int, default=Predict().batch_size)
-    score.add_argument("--on-bad-rows", choices=["skip", "fail"], default="skip")
+    _common(score)
+    score.add_argument("--preprocessor", type=Path, default=PREPROCESSOR, help="its encoder")
+    score.add_argument("--chunksize", type=int, default=100_000, help="lines read at a time")
+    score.add_argument("--batch-size", type=int, default=Predict().batch_size,
+                       help="rows per forward pass")  # fmt: skip
+    score.add_argument("--on-bad-rows", choices=["skip", "fail"], default="skip",
+                       help="skip (and report) bad rows, or fail")  # fmt: skip
     score.add_argument("--bad-rows", type=Path, help="CSV of bad rows (default: beside --out)")
     export = commands.add_parser("export", help="a network to ONNX, the GBDT to LightGBM text",
                                  formatter_class=formatter)  # fmt: skip
-    export.add_argument("--model", default="ple", help=MODEL_HELP)
-    export.add_argument("--models-dir", type=Path, default=MODELS)
-    export.add_argument("--run", default="best", help="'best' or a trained seed")
-    export.add_argument("--out", type=Path, required=True)
+    _common(export)
+    export.add_argument("--out", type=Path, required=True, help="the .onnx file (GBDT: .txt)")
     return parser
 
 
@@ -77,13 +87,16 @@ def _score(args: argparse.Namespace, model, settings: Predict) -> str:
     for frame, path in ((pd.concat(scored), args.out), (bad_rows, bad_path)):
         with atomic_path(path) as part:  # all or nothing: a failure leaves no partial file
             frame.to_csv(part, index=False)
-    count = bad_rows["line"].nunique()
-    return f"{sum(map(len, scored))} rows scored into {args.out}; {count} bad rows ({bad_path})"
+    count, seed = bad_rows["line"].nunique(), model.runs[model.run_index(settings.run)].seed
+    return (
+        f"{sum(map(len, scored))} rows scored with {args.model} (seed {seed}) into {args.out}; "
+        f"{count} bad rows ({bad_path})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    run = args.run if args.run == "best" else int(args.run)
+    run = args.run
     try:
         model = load_artifact(resolve_model_file(args.model, args.models_dir))
         if args.command == "export" and model.is_network:

@@ -25,7 +25,7 @@ class _Probabilities(torch.nn.Module):
 
 def export_onnx(model: ModelArtifact, path: Path, run: int = 0) -> Path:
     """Write run ``run`` of the model as an ONNX graph with a dynamic batch size."""
-    network = model.network(run)
+    network = model.network(run).eval()  # dropout off: the graph is the inference one
     example = torch.zeros(2, model.layout.n_columns)
     with atomic_path(path) as part:
         torch.onnx.export(

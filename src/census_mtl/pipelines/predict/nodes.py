@@ -30,10 +30,13 @@ def predict_file(
     for predictions, bad_rows in score_chunks(predict_input, encoder, predict_model, settings):
         scored.append(predictions)
         bad.append(bad_rows)
-    bad_rows = pd.concat(bad, ignore_index=True)
+    bad_rows, scored_rows = pd.concat(bad, ignore_index=True), pd.concat(scored, ignore_index=True)
+    seed = predict_model.runs[predict_model.run_index(settings.run)].seed
+    logger.info("Scored %d rows with %s (seed %d).", len(scored_rows),
+                predict_model.params.name, seed)  # fmt: skip
     if len(bad_rows):
         logger.warning(
             "%d rows skipped for bad values; see the prediction_bad_rows report.",
             bad_rows["line"].nunique(),
         )
-    return pd.concat(scored, ignore_index=True), bad_rows
+    return scored_rows, bad_rows

@@ -1,0 +1,26 @@
+"""The console shows what a user reads; Kedro's bookkeeping goes to logs/census-mtl.log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_console_is_quiet_and_the_full_log_is_kept(project_copy):
+    env = os.environ | {"KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--env", "sample", "--pipelines", "ingest"],
+        cwd=project_copy, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    console = done.stdout + done.stderr
+    assert "Writing synthetic census files" in console  # the project's own lines stay
+    for noise in ["Loading data from", "Running node", "Completed 1 out of", "dataset names"]:
+        assert noise not in console
+    log = (project_copy / "logs" / "census-mtl.log").read_text()
+    assert "Loading data from raw_train" in log and "Completed 2 out of 2 tasks" in log
