@@ -66,6 +66,7 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
     _run(["git", "init", "-q"], project_copy)
     _run(["dvc", "init", "-q"], project_copy)
     shutil.copy(PROJECT / ".dvc" / "config", project_copy / ".dvc" / "config")
+    shutil.copytree(PROJECT / ".dvc" / "plots", project_copy / ".dvc" / "plots")
     # The synthetic files stand in for UCI's: record them as the fetch stage's output.
     _run(["dvc", "commit", "-f", "fetch"], project_copy)
     first = _run(["dvc", "repro"], project_copy)
@@ -81,6 +82,7 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
     plots = _run(["dvc", "plots", "show", "-o", "dvc_plots"], project_copy)
     assert "dvc_plots/index.html" in plots
     page = (project_copy / "dvc_plots" / "index.html").read_text()
+    assert "<script src=" not in page and "vegaEmbed(" in page  # offline: vega inlined
     assert "roc_income" in page and "pr_marital" in page
     shutil.rmtree(project_copy / "dvc_plots")
     clone = _push_then_pull_into_a_fresh_clone(project_copy, tmp_path_factory)
