@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from tests.conftest import PROJECT
+
 pytestmark = pytest.mark.slow
 
 
@@ -24,3 +26,16 @@ def test_console_is_quiet_and_the_full_log_is_kept(project_copy):
         assert noise not in console
     log = (project_copy / "logs" / "census-mtl.log").read_text()
     assert "Loading data from raw_train" in log and "Completed 2 out of 2 tasks" in log
+
+
+def test_run_info_names_commit_environment_and_data(tmp_path):
+    from census_mtl.config.project import SyntheticData
+    from census_mtl.provenance import UCI_DATA, run_info
+
+    assert run_info(tmp_path, "local", None) | {"date": "d"} == {
+        "date": "d", "commit": "unknown", "environment": "local", "data": UCI_DATA,
+    }  # fmt: skip
+    synthetic = SyntheticData(raw_dir="x", train_rows=40, test_rows=20, seed=3)
+    info = run_info(PROJECT, "sample", synthetic)
+    assert info["data"] == "synthetic census data: 40 train and 20 test rows (seed 3)"
+    assert len(info["commit"].split("+")[0]) >= 7

@@ -1,4 +1,5 @@
-"""Kedro hooks of the project: check the parameters first, then write synthetic data."""
+"""Kedro hooks of the project: check the parameters first, write synthetic data if asked, and
+put the run's provenance (``run_info``) in the catalog."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from census_mtl.config import ConfigError, validate_params
 from census_mtl.data.fetch import checksum_path
 from census_mtl.data.schema import RAW_FILE_NAMES
 from census_mtl.data.synthetic import write_synthetic
+from census_mtl.provenance import run_info
 
 logger = logging.getLogger(__name__)
 
@@ -25,18 +27,28 @@ class InvalidParameters(click.ClickException, ConfigError):
 class ProjectHooks:
     """Validate every parameter before any work, then write synthetic raw files if asked."""
 
+    def __init__(self) -> None:
+        self._run_info: dict[str, str] = {}
+
     @hook_impl
     def after_context_created(self, context) -> None:
         try:
             params = validate_params(context.params)
         except ConfigError as exc:
             raise InvalidParameters(str(exc)) from None
+        project = Path(context.project_path)
+        self._run_info = run_info(project, context.env or "local", params.synthetic_data)
         spec = params.synthetic_data
         if spec is None:
             return
-        raw_dir = Path(context.project_path) / spec.raw_dir
+        raw_dir = project / spec.raw_dir
         files = [raw_dir / name for name in RAW_FILE_NAMES.values()]
         if all(f.exists() and checksum_path(f).exists() for f in files):
             return
         logger.info("Writing synthetic census files to %s", raw_dir)
         write_synthetic(raw_dir, spec.train_rows, spec.test_rows, spec.seed)
+
+    @hook_impl
+    def after_catalog_created(self, catalog) -> None:
+        """``run_info``: date, commit, environment and data, for the report's header."""
+        catalog["run_info"] = self._run_info

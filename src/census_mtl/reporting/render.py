@@ -11,7 +11,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 INTRO = (
-    "Test split: half of UCI's test file, never used for model selection. A model's AUC is the "
+    "Test split: half of the data set's test file (the other half is validation), never used for "
+    "model selection. A model's AUC is the "
     "mean over its seeds ± their standard deviation, with the mean 95 % bootstrap interval in "
     "brackets; its ensemble row scores the mean of the seeds' probabilities. The MTL gain is the "
     "paired AUC difference to the single-task baseline on the same rows (seed-mean predictions, "
@@ -128,13 +129,22 @@ PAIRED = (
 )
 
 
+def provenance(run_info: Mapping[str, str], seeds: Sequence[int]) -> str:
+    """One line: when, from which commit and environment, on which data, with which seeds."""
+    return (
+        f"Run {run_info.get('date', '?')}, commit {run_info.get('commit', '?')}, Kedro "
+        f"environment '{run_info.get('environment', '?')}'; data: {run_info.get('data', '?')}; "
+        f"seeds {', '.join(map(str, seeds))}."
+    )
+
+
 def markdown_report(
     tables: Mapping[str, pd.DataFrame], tasks: Sequence[str], figures: Mapping[str, str],
-    links: Mapping[str, str], references: Mapping[str, Mapping[str, float]],
+    links: Mapping[str, str], references: Mapping[str, Mapping[str, float]], header: str,
 ) -> str:  # fmt: skip
     """Markdown with the tables; ``figures`` maps captions to PNG paths beside the report."""
     table, paired = tables["models"], tables["paired"]
-    parts = ["# Model comparison", "", INTRO, ""]
+    parts = ["# Model comparison", "", f"*{header}*", "", INTRO, ""]
     parts += [_markdown_table(*_cells(table, tasks, references)), ""]
     parts += ["## Paired differences", "", PAIRED, "", _markdown_table(*_paired(paired)), ""]
     parts += ["## Other test metrics", "", _markdown_table(*_secondary(table, tasks)), ""]
@@ -146,7 +156,7 @@ def markdown_report(
 
 def html_report(
     tables: Mapping[str, pd.DataFrame], tasks: Sequence[str], figures: Mapping[str, Figure],
-    links: Mapping[str, str], references: Mapping[str, Mapping[str, float]],
+    links: Mapping[str, str], references: Mapping[str, Mapping[str, float]], header: str,
 ) -> str:  # fmt: skip
     """One HTML page with every table and figure inline; it loads nothing from elsewhere."""
     table, paired = tables["models"], tables["paired"]
@@ -167,7 +177,8 @@ def html_report(
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>census-mtl: model comparison"
         f"</title><style>{style}</style></head><body><h1>Model comparison</h1>"
-        f"<p>{html.escape(INTRO)}</p>{_html_table(*_cells(table, tasks, references))}"
+        f"<p><em>{html.escape(header)}</em></p><p>{html.escape(INTRO)}</p>"
+        f"{_html_table(*_cells(table, tasks, references))}"
         f"<h2>Paired differences</h2><p>{html.escape(PAIRED)}</p>{_html_table(*_paired(paired))}"
         f"<h2>Other test metrics</h2>{_html_table(*_secondary(table, tasks))}{images}"
         + (f"<h2>Tuning</h2><ul>{tuning}</ul>" if tuning else "")

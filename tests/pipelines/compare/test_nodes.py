@@ -1,3 +1,4 @@
+import html
 import re
 
 import numpy as np
@@ -100,11 +101,17 @@ def test_paired_table_finds_the_seesaw(datasets, tmp_path):
     assert table.loc["ple", "best_epochs"] == "4,5"
 
 
+RUN_INFO = {"date": "2026-01-02 03:04 UTC", "commit": "abc1234", "environment": "sample",
+            "data": "toy"}  # fmt: skip
+
+
 def test_report_pages_and_figures(datasets, tmp_path):
     references = {"PLE paper": {"income": 0.9522, "marital": 0.9945}}
     table, paired, markdown, page, *figures = compare_models(
-        settings(tmp_path, references=references), LABELS, **datasets
+        settings(tmp_path, references=references), LABELS, RUN_INFO, **datasets
     )
+    header = "Run 2026-01-02 03:04 UTC, commit abc1234, Kedro environment 'sample'; data: toy"
+    assert f"*{header}; seeds 1, 2.*" in markdown and html.escape(header) in page
     assert list(table["model"]) == list(AUCS)
     assert len(figures) == 3 and all(isinstance(f, Figure) for f in figures)
     assert "| ple | 1,234 | 12 | 1.50 | 4,5 | 0.95100 ± 0.00100 [0.9480, 0.9540]" in markdown
@@ -122,7 +129,8 @@ def test_links_only_to_existing_pages(datasets, tmp_path):
     (tmp_path / "tuning").mkdir()
     (tmp_path / "tuning" / "history.html").write_text("<html></html>")
     links = {"optimisation history": "tuning/history.html", "missing": "tuning/nope.html"}
-    _, _, markdown, page, *_ = compare_models(settings(tmp_path, links=links), LABELS, **datasets)
+    settings_ = settings(tmp_path, links=links)
+    _, _, markdown, page, *_ = compare_models(settings_, LABELS, RUN_INFO, **datasets)
     assert "[optimisation history](tuning/history.html)" in markdown
     assert "nope.html" not in markdown and "nope.html" not in page
 

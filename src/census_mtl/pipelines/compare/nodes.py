@@ -11,7 +11,7 @@ from census_mtl.config import validate
 from census_mtl.config.project import Compare
 from census_mtl.reporting.comparisons import paired_table
 from census_mtl.reporting.figures import auc_by_model, roc_curves, training_curves
-from census_mtl.reporting.render import html_report, markdown_report
+from census_mtl.reporting.render import html_report, markdown_report, provenance
 from census_mtl.reporting.table import comparison_table
 
 KINDS = ("test_metrics", "training_metrics", "training_history", "roc_curve", "test_predictions")
@@ -41,9 +41,12 @@ def _figures(table: pd.DataFrame, data: dict, tasks: list[str]) -> dict[str, Fig
 
 
 def compare_models(
-    compare: dict, model_input_test: pd.DataFrame, **datasets: dict | pd.DataFrame
+    compare: dict, model_input_test: pd.DataFrame, run_info: dict, **datasets: dict | pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame, str, str, Figure, Figure, Figure]:
-    """The comparison and paired-difference tables, the Markdown and HTML reports, figures."""
+    """The comparison and paired-difference tables, the Markdown and HTML reports, figures.
+
+    ``run_info`` (date, commit, environment, data; from the project's hook) heads the report.
+    """
     settings = validate(Compare, compare, "compare")
     data = _by_kind(datasets)
     tasks = list(next(iter(data["test_metrics"].values()))["test"])
@@ -59,8 +62,10 @@ def compare_models(
     }
     tables, references = {"models": table, "paired": paired}, settings.references
     captions = {FIGURES[k]: f"figures/{k}.png" for k in figures}
-    markdown = markdown_report(tables, tasks, captions, links, references)
+    seeds = sorted({r["seed"] for m in data["training_metrics"].values() for r in m["runs"]})
+    header = provenance(run_info, seeds)
+    markdown = markdown_report(tables, tasks, captions, links, references, header)
     embedded = {FIGURES[k]: fig for k, fig in figures.items()}
-    page = html_report(tables, tasks, embedded, links, references)
+    page = html_report(tables, tasks, embedded, links, references, header)
     flat = paired.assign(per_seed=[" ".join(f"{d:+.5f}" for d in r) for r in paired["per_seed"]])
     return table, flat, markdown, page, *figures.values()

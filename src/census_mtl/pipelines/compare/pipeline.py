@@ -13,7 +13,12 @@ def create_pipeline(models: Iterable[str]) -> Pipeline:
         [
             Node(
                 compare_models,
-                {"compare": "params:compare", "model_input_test": "model_input_test", **inputs},
+                {
+                    "compare": "params:compare",
+                    "model_input_test": "model_input_test",
+                    "run_info": "run_info",
+                    **inputs,
+                },
                 [
                     "compare_table",
                     "paired_comparisons",
