@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import shutil
 import subprocess
@@ -92,3 +93,17 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
     for path in outs:  # data and models restored byte for byte
         restored = clone / path.relative_to(project_copy)
         assert restored.read_bytes() == path.read_bytes(), restored
+    _try_a_parameter_with_dvc_exp(project_copy)
+
+
+def _try_a_parameter_with_dvc_exp(project: Path) -> None:
+    """``dvc exp run -S`` on a parameter file DVC tracks, and the result in ``dvc exp show``."""
+    ran = _run(["dvc", "exp", "run", "-S", "conf/base/parameters_compare.yml:compare.alpha=0.01"],
+               project)  # fmt: skip
+    assert "Running stage 'compare'" in ran and "Running stage 'train@" not in ran
+    assert "compare.alpha" in _run(["dvc", "params", "diff"], project)
+    shown = json.loads(_run(["dvc", "exp", "show", "--json"], project))
+    experiments = [e for entry in shown for x in entry.get("experiments") or [] for e in x["revs"]]
+    params = experiments[0]["data"]["params"]["conf/base/parameters_compare.yml"]["data"]
+    metrics = experiments[0]["data"]["metrics"]["data/08_reporting/metrics/ple.json"]["data"]
+    assert params["compare"]["alpha"] == 0.01 and 0.5 < metrics["test"]["income"]["auc"] <= 1
