@@ -25,11 +25,11 @@ class _Probabilities(torch.nn.Module):
 
 def export_onnx(model: ModelArtifact, path: Path, run: int = 0) -> Path:
     """Write run ``run`` of the model as an ONNX graph with a dynamic batch size."""
-    network = model.network(run).eval()  # dropout off: the graph is the inference one
+    network = model.network(run)
     example = torch.zeros(2, model.layout.n_columns)
     with atomic_path(path) as part:
         torch.onnx.export(
-            _Probabilities(network),
+            _Probabilities(network).eval(),  # dropout off: the graph is the inference one
             (example,),
             str(part),
             input_names=["x"],
