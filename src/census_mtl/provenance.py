@@ -12,11 +12,14 @@ UCI_DATA = "UCI Census-Income (KDD): 199,523 train and 99,762 test rows"
 
 
 def commit(project: Path) -> str:
-    """The checked-out commit (``+changes`` when the work tree differs), or ``unknown``."""
+    """The checked-out commit (``+changes`` when tracked code or settings differ from it), or
+    ``unknown``."""
     git = {"cwd": project, "capture_output": True, "text": True, "timeout": 10}
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=True, **git)
-        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], **git)
+        # Outputs a run rewrites (data/, dvc.lock) are not changes of the code it ran.
+        code = ["--", ".", ":(exclude)data", ":(exclude)dvc.lock"]
+        changed = subprocess.run(["git", "status", "--porcelain", "-uno", *code], **git)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return head.stdout.strip() + ("+changes" if changed.stdout.strip() else "")
