@@ -57,6 +57,12 @@ def test_trains_once_per_seed(inputs, tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == {"last-seed1.pt", "last-seed2.pt"}
 
 
+def test_a_reused_run_reports_the_training_it_took(inputs, tmp_path):
+    first = train_model(*inputs, MODEL, {"seeds": [1]}, DEFAULTS, tmp_path)[2]
+    again = train_model(*inputs, MODEL, {"seeds": [1]}, DEFAULTS, tmp_path)[2]  # from checkpoint
+    assert again["runs"][0]["train_seconds"] == first["runs"][0]["train_seconds"] > 0
+
+
 @pytest.mark.parametrize("seeds", [[], [1, 1], "1", None])
 def test_bad_seeds_are_explained(inputs, seeds):
     with pytest.raises(ConfigError, match=r"training\.seeds = "):
