@@ -119,7 +119,7 @@ def encode(encoder: FeatureEncoder, table: pd.DataFrame) -> pd.DataFrame:
         for c, (m, s) in encoder.numeric.items()
     }
     for c, values in encoder.categories.items():
-        parts[f"cat__{c}"] = pd.Categorical(table[c], categories=values).codes + 1
+        parts[f"cat__{c}"] = pd.Index(values).get_indexer(table[c]) + 1  # unseen: -1 + 1
     for c, edges in encoder.bins.items():
         x = table[c].to_numpy(np.float64)
         parts[f"bin__{c}"] = np.searchsorted(np.asarray(edges)[1:-1], x, side="right") + 1
