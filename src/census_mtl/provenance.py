@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from census_mtl.config.project import SyntheticData
+from census_mtl.data.fetch import RAW_FILES
 
-UCI_DATA = "UCI Census-Income (KDD): 199,523 train and 99,762 test rows"
+TRAIN, TEST = RAW_FILES
+UCI_DATA = f"UCI Census-Income (KDD): {TRAIN.rows:,} train and {TEST.rows:,} test rows"
 
 
 def commit(project: Path) -> str:

@@ -105,7 +105,8 @@ def checked_raw_file(path: Path) -> Path:
     """
     known = {raw.name: raw for raw in RAW_FILES}
     if not path.exists() and path.name in known:
-        fetch(path.parent, files=(known[path.name],))
+        fetch(path.parent, files=(known[path.name],))  # verified on the way in
+        return path
     record = checksum_path(path)
     if not record.exists():
         raise FetchError(

@@ -7,16 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from census_mtl.atomic import atomic_path
 from census_mtl.config import validate
 from census_mtl.config.project import Predict
 from census_mtl.errors import ProjectError
 from census_mtl.features import EncoderError, FeatureEncoder
 from census_mtl.inference.export import export_boosters, export_onnx
-from census_mtl.inference.reading import BAD_ROW_COLUMNS, read_lines
-from census_mtl.inference.scoring import score_chunks
+from census_mtl.inference.reading import read_lines
+from census_mtl.inference.scoring import score_file
 from census_mtl.models.artifact import load_artifact, resolve_model_file
 
 MODELS = Path("data/06_models")
@@ -79,17 +77,13 @@ def _score(args: argparse.Namespace, model, settings: Predict) -> str:
     encoder = load_encoder(args.preprocessor)
     chunks = read_lines(args.input, args.chunksize)
     bad_path = args.bad_rows or args.out.with_name(f"{args.out.stem}.bad_rows.csv")
-    scored, bad = [], [pd.DataFrame(columns=BAD_ROW_COLUMNS)]
-    for predictions, bad_rows in score_chunks(chunks, encoder, model, settings):
-        scored.append(predictions)
-        bad.append(bad_rows)
-    bad_rows = pd.concat(bad, ignore_index=True)
-    for frame, path in ((pd.concat(scored), args.out), (bad_rows, bad_path)):
+    scored, bad_rows = score_file(chunks, encoder, model, settings)
+    for frame, path in ((scored, args.out), (bad_rows, bad_path)):
         with atomic_path(path) as part:  # all or nothing: a failure leaves no partial file
             frame.to_csv(part, index=False)
     count, seed = bad_rows["line"].nunique(), model.runs[model.run_index(settings.run)].seed
     return (
-        f"{sum(map(len, scored))} rows scored with {args.model} (seed {seed}) into {args.out}; "
+        f"{len(scored)} rows scored with {args.model} (seed {seed}) into {args.out}; "
         f"{count} bad rows ({bad_path})"
     )
 

@@ -62,11 +62,7 @@ def read_lines(path: Path, chunksize: int) -> Iterator[tuple[pd.DataFrame, pd.Da
                     good.append(line if line.endswith("\n") else f"{line}\n")
                     numbers.append(number)
                 else:
-                    problem = (
-                        f"{count} fields; expected {width or ' or '.join(map(str, FIELD_COUNTS))}"
-                    )
-                    bad.append({"line": number, "column": "", "value": line.strip()[:60],
-                                "problem": problem})  # fmt: skip
+                    bad.append(_bad_line(number, line, count, width))
             first += len(chunk)
             yield (
                 _parse(good, numbers, width or len(COLUMNS)),

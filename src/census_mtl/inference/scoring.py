@@ -68,6 +68,20 @@ def _fail_on(bad: pd.DataFrame) -> None:
     )
 
 
+def score_file(
+    chunks: Iterable[tuple[pd.DataFrame, pd.DataFrame]],
+    encoder: FeatureEncoder,
+    model: ModelArtifact,
+    settings: Predict,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every chunk scored: the probabilities and the bad-row report, each as one table."""
+    scored, bad = [], [pd.DataFrame(columns=BAD_ROW_COLUMNS)]
+    for predictions, bad_rows in score_chunks(chunks, encoder, model, settings):
+        scored.append(predictions)
+        bad.append(bad_rows)
+    return pd.concat(scored, ignore_index=True), pd.concat(bad, ignore_index=True)
+
+
 def score_chunks(
     chunks: Iterable[tuple[pd.DataFrame, pd.DataFrame]],
     encoder: FeatureEncoder,

@@ -20,7 +20,7 @@ import torch
 
 from census_mtl.atomic import atomic_path
 from census_mtl.config import NETWORKS, ModelParams
-from census_mtl.errors import ProjectError
+from census_mtl.errors import ProjectError, first_line
 from census_mtl.models.gbdt import BoostedTrees
 from census_mtl.models.inputs import FeatureLayout
 from census_mtl.models.prediction import predict
@@ -191,8 +191,7 @@ def load_artifact(path: Path) -> ModelArtifact:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, KeyError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ArtifactError(f"{path}: not a census-mtl model file ({first_line}).") from None
+        raise ArtifactError(f"{path}: not a census-mtl model file ({first_line(exc)}).") from None
     try:
         return ModelArtifact.from_payload(payload)
     except ArtifactError as exc:

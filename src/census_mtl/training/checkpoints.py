@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from census_mtl.atomic import atomic_path
+from census_mtl.errors import first_line
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,9 @@ class Checkpoints:
         try:
             saved = torch.load(path, map_location=device, weights_only=True)
         except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            logger.warning("Ignoring %s: it is damaged (%s); training starts over.", path, reason)
+            logger.warning(
+                "Ignoring %s: it is damaged (%s); training starts over.", path, first_line(exc)
+            )
             return None
         if not isinstance(saved, dict) or saved.get("fingerprint") != fingerprint:
             logger.warning("Ignoring %s: it belongs to another configuration or data.", path)

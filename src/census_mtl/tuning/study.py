@@ -112,19 +112,21 @@ def open_study(name: str, settings: Tuning, tasks: list[str], attempts: int = 6)
     the loser of such a race tries again after a short random wait and finds them made.
     """
     multi = settings.objective == "multi"
-    for attempt in range(1, attempts + 1):
+
+    def create() -> optuna.Study:
+        return optuna.create_study(
+            study_name=name,
+            storage=make_storage(settings),
+            sampler=TrialSeededSampler(settings.seed),
+            pruner=optuna.pruners.NopPruner() if multi else make_pruner(settings.pruner),
+            directions=["maximize"] * len(tasks) if multi else ["maximize"],
+            load_if_exists=True,
+        )
+
+    for attempt in range(1, attempts):
         try:
-            return optuna.create_study(
-                study_name=name,
-                storage=make_storage(settings),
-                sampler=TrialSeededSampler(settings.seed),
-                pruner=optuna.pruners.NopPruner() if multi else make_pruner(settings.pruner),
-                directions=["maximize"] * len(tasks) if multi else ["maximize"],
-                load_if_exists=True,
-            )
+            return create()
         except (sqlalchemy.exc.SQLAlchemyError, StorageInternalError) as exc:
-            if attempt == attempts:
-                raise
             logger.info("Study %r: storage busy (%s); trying again.", name, type(exc).__name__)
             time.sleep(random.uniform(0.2, 1.0) * attempt)
-    raise AssertionError("unreachable")
+    return create()  # the last attempt's error, if any, is the caller's

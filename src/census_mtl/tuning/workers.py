@@ -50,25 +50,20 @@ def is_duplicate(trial: FrozenTrial) -> bool:
     return str(trial.user_attrs.get("skipped", "")).startswith(DUPLICATE)
 
 
-def ensure_new(trial: optuna.Trial) -> None:
-    """Skip ``trial`` if a running or finished trial already holds its parameters."""
-    states = (TrialState.RUNNING, *FINISHED)
-    for other in trial.study.get_trials(deepcopy=False, states=states):
-        if other.number != trial.number and other.params == trial.params:
-            _skip(trial, f"{DUPLICATE} {other.number}")
-
-
-def ensure_room(trial: optuna.Trial, n_trials: int | None) -> None:
-    """Skip ``trial`` if the finished trials and those started before it fill the study."""
-    if n_trials is None:
-        return
-    me = (trial.datetime_start, trial.number)
-    taken = sum(
-        t.state in FINISHED or (t.datetime_start, t.number) < me
+def admit(trial: optuna.Trial, n_trials: int | None) -> None:
+    """Skip ``trial`` if a running or finished trial already holds its parameters, or if the
+    finished trials and those started before it fill the study (one read of the study)."""
+    others = [
+        t
         for t in trial.study.get_trials(deepcopy=False, states=(TrialState.RUNNING, *FINISHED))
         if t.number != trial.number
-    )
-    if taken >= n_trials:
+    ]
+    for other in others:
+        if other.params == trial.params:
+            _skip(trial, f"{DUPLICATE} {other.number}")
+    me = (trial.datetime_start, trial.number)
+    taken = sum(t.state in FINISHED or (t.datetime_start, t.number) < me for t in others)
+    if n_trials is not None and taken >= n_trials:
         _skip(trial, f"the study already holds or runs {n_trials} trials")
 
 
@@ -90,8 +85,7 @@ def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
 
     def objective(trial: optuna.Trial):
         configuration = draw(trial)
-        ensure_new(trial)
-        ensure_room(trial, n_trials)
+        admit(trial, n_trials)
         evaluated.append(trial.number)
         return evaluate(trial, configuration)
 

@@ -10,8 +10,7 @@ import pandas as pd
 from census_mtl.config import validate
 from census_mtl.config.project import Predict
 from census_mtl.features import FeatureEncoder
-from census_mtl.inference.reading import BAD_ROW_COLUMNS
-from census_mtl.inference.scoring import score_chunks
+from census_mtl.inference.scoring import score_file
 from census_mtl.models import ModelArtifact
 
 logger = logging.getLogger(__name__)
@@ -25,12 +24,8 @@ def predict_file(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score the input chunk by chunk; only the (small) probabilities are kept in memory."""
     settings = validate(Predict, predict, "predict")
-    scored, bad = [], [pd.DataFrame(columns=BAD_ROW_COLUMNS)]
     encoder = FeatureEncoder.from_dict(preprocessor)
-    for predictions, bad_rows in score_chunks(predict_input, encoder, predict_model, settings):
-        scored.append(predictions)
-        bad.append(bad_rows)
-    bad_rows, scored_rows = pd.concat(bad, ignore_index=True), pd.concat(scored, ignore_index=True)
+    scored_rows, bad_rows = score_file(predict_input, encoder, predict_model, settings)
     seed = predict_model.runs[predict_model.run_index(settings.run)].seed
     logger.info("Scored %d rows with %s (seed %d).", len(scored_rows),
                 predict_model.params.name, seed)  # fmt: skip
