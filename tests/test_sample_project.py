@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -84,7 +85,7 @@ def _rows(frame: pd.DataFrame) -> list[str]:
 
 
 def test_cli_scores_a_file_reporting_bad_rows(sample_project, tmp_path, monkeypatch):
-    monkeypatch.chdir(sample_project)
+    """Only a model file and the input: run from an empty folder, with no project beside it."""
     raw = sample_project / "data" / "sample" / "01_raw" / "census-income.test.gz"
     frame = pd.read_csv(raw, header=None, sep=",", skipinitialspace=True, keep_default_na=False)
     frame = frame.iloc[:25, :-1].astype(str)  # no label column
@@ -93,17 +94,21 @@ def test_cli_scores_a_file_reporting_bad_rows(sample_project, tmp_path, monkeypa
     frame.iloc[7, 0] = "=HYPERLINK(1)"  # a formula: reported as text, never as a formula
     lines = _rows(frame)
     lines[10] += ", 7"  # one field too many: reported, skipped
-    path = tmp_path / "new.csv.gz"
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir(), outputs.mkdir()
+    path = inputs / "new.csv.gz"
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
-    common = ["--model", "mmoe", "--models-dir", "data/sample/06_models", "--chunksize", "10",
-              "--preprocessor", "data/sample/04_feature/preprocessor.json"]  # fmt: skip
-    out = tmp_path / "scores.csv"
+    model = inputs / "mmoe.pt"
+    shutil.copy(sample_project / "data" / "sample" / "06_models" / "mmoe" / "model.pt", model)
+    monkeypatch.chdir(outputs)
+    common = ["--model", str(model), "--chunksize", "10"]
+    out = outputs / "scores.csv"
     assert inference_cli(["score", str(path), "--out", str(out), *common]) == 0
     scores = pd.read_csv(out)
     assert list(scores.columns) == ["line", "p_income", "p_marital"]
     assert scores["line"].tolist() == [n for n in range(1, 26) if n not in (6, 8, 11)]
     assert scores[["p_income", "p_marital"]].apply(lambda c: c.between(0, 1)).all().all()
-    bad = pd.read_csv(tmp_path / "scores.bad_rows.csv", keep_default_na=False)
+    bad = pd.read_csv(outputs / "scores.bad_rows.csv", keep_default_na=False)
     problem = "coerce_dtype('float64')"
     assert bad.to_dict("records") == [
         {"line": 6, "column": "age", "value": "old", "problem": problem},
@@ -114,8 +119,7 @@ def test_cli_scores_a_file_reporting_bad_rows(sample_project, tmp_path, monkeypa
     before = out.read_bytes()
     assert inference_cli([*failing, *common]) == 1
     assert out.read_bytes() == before  # never a partial output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv.gz", "scores.bad_rows.csv",
-                                                          "scores.csv"]  # fmt: skip
+    assert sorted(p.name for p in outputs.iterdir()) == ["scores.bad_rows.csv", "scores.csv"]
 
 
 @pytest.mark.parametrize(
@@ -123,7 +127,7 @@ def test_cli_scores_a_file_reporting_bad_rows(sample_project, tmp_path, monkeypa
     [
         ("--model", "../../../tmp/x", "is outside the model folder"),
         ("--model", "/etc/hostname", "/etc/hostname: not a census-mtl model file"),
-        ("--preprocessor", "data/sample/06_models/mmoe/model.pt", "not JSON"),
+        ("--model", "/dev/null", "/dev/null: no such model file"),
     ],
 )
 def test_cli_refuses_paths_and_files_it_should_not_read(
@@ -131,11 +135,7 @@ def test_cli_refuses_paths_and_files_it_should_not_read(
 ):
     monkeypatch.chdir(sample_project)
     raw = "data/sample/01_raw/census-income.test.gz"
-    args = {
-        "--model": "mmoe",
-        "--models-dir": "data/sample/06_models",
-        "--preprocessor": "data/sample/04_feature/preprocessor.json",
-    } | {option: value}
+    args = {"--model": "mmoe", "--models-dir": "data/sample/06_models"} | {option: value}
     argv = ["score", raw, "--out", str(tmp_path / "s.csv")]
     for pair in args.items():
         argv += pair
@@ -148,7 +148,7 @@ def test_cli_help_shows_defaults_and_a_bad_seed_is_a_usage_error(capsys):
     with pytest.raises(SystemExit):
         inference_cli(["score", "--help"])
     shown = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
-    assert "(default: ple)" in shown and "(default: data/04_feature/preprocessor.json)" in shown
+    assert "(default: ple)" in shown and "(default: data/06_models)" in shown
     with pytest.raises(SystemExit) as exit_:
         inference_cli(["export", "--out", "x.onnx", "--run", "first"])
     assert exit_.value.code == 2 and "'first': 'best' or a trained seed" in capsys.readouterr().err

@@ -1,11 +1,12 @@
-"""Files a user hands to scoring: lines with a wrong field count (issue 12, row 9), model and
-preprocessor paths and formats (row 11)."""
+"""Files a user hands to scoring: lines with a wrong field count (issue 12, row 9), model
+paths and formats (row 11), and the encoder a model carries (issue 15)."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import pickle
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -13,10 +14,12 @@ import pytest
 from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder, StandardScaler
 
 from census_mtl.data.schema import NUMERIC
-from census_mtl.features import EncoderError, FeatureEncoder, encode, fit_encoder
-from census_mtl.inference.__main__ import load_encoder
+from census_mtl.features import FeatureEncoder, encode, fit_encoder
 from census_mtl.inference.reading import read_lines
+from census_mtl.models import ModelArtifact, TrainedRun
 from census_mtl.models.artifact import ArtifactError, load_artifact, resolve_model_file
+from census_mtl.models.registry import model_params
+from tests.models.test_networks import ENCODER, LAYOUT, PARAMS, TASKS, make
 
 
 def _lines(frame: pd.DataFrame) -> list[str]:
@@ -63,13 +66,28 @@ def test_a_pickled_model_is_never_loaded(tmp_path):
         load_artifact(tmp_path / "notes.txt")
 
 
-def test_a_pickled_or_foreign_preprocessor_is_refused(tmp_path):
-    (tmp_path / "preprocessor.pkl").write_bytes(pickle.dumps({"a": 1}))
-    with pytest.raises(EncoderError, match=r"not JSON.*never unpickled"):
-        load_encoder(tmp_path / "preprocessor.pkl")
-    (tmp_path / "other.json").write_text(json.dumps({"numeric": {}}))
-    with pytest.raises(EncoderError, match="not a census-mtl preprocessor"):
-        load_encoder(tmp_path / "other.json")
+def _artifact() -> ModelArtifact:
+    run = TrainedRun(1, 1, 1, 0.1, {t: 0.6 for t in TASKS}, make("mmoe").state_dict())
+    params = model_params("mmoe", PARAMS["mmoe"])
+    return ModelArtifact(params, tuple(TASKS), ENCODER, LAYOUT, (run,))
+
+
+def test_a_model_carries_its_encoder_and_one_without_it_is_refused(tmp_path):
+    payload = _artifact().to_payload()
+    assert ModelArtifact.from_payload(payload).encoder == ENCODER
+    meta = json.loads(payload["meta"])
+    older = {**payload, "meta": json.dumps({**meta, "format": "census-mtl model v1"})}
+    with pytest.raises(ArtifactError, match=r"'census-mtl model v1'.*retrain it"):
+        ModelArtifact.from_payload(older)
+    foreign = {**payload, "meta": json.dumps({**meta, "encoder": {"numeric": {}}})}
+    with pytest.raises(ArtifactError, match="its encoder: not a census-mtl preprocessor"):
+        ModelArtifact.from_payload(foreign)
+
+
+def test_an_encoder_of_another_preprocess_run_is_refused():
+    other = FeatureEncoder(ENCODER.numeric, {**ENCODER.categories, "2": list("abc")}, {})
+    with pytest.raises(ArtifactError, match="different preprocess runs"):
+        replace(_artifact(), encoder=other)
 
 
 def test_json_encoder_encodes_as_scikit_learn_does(census_train, census_test):

@@ -11,7 +11,7 @@ import time
 from census_mtl.models import ModelArtifact, TrainedRun
 from census_mtl.models.artifact import load_artifact, save_artifact
 from census_mtl.models.registry import model_params
-from tests.models.test_networks import LAYOUT, PARAMS, TASKS, make
+from tests.models.test_networks import ENCODER, LAYOUT, PARAMS, TASKS, make
 
 # Re-save the model, but stop (to be killed) after half of the new file is written.
 SLOW_WRITER = """
@@ -40,8 +40,8 @@ def test_killed_while_saving_leaves_the_previous_model(tmp_path):
     net = make("mmoe").eval()
     run = TrainedRun(1, 1, 1, 0.1, {t: 0.6 for t in TASKS}, net.state_dict())
     path = tmp_path / "mmoe" / "model.pt"
-    save_artifact(ModelArtifact(model_params("mmoe", PARAMS["mmoe"]), tuple(TASKS), LAYOUT, (run,)),
-                  path)  # fmt: skip
+    params = model_params("mmoe", PARAMS["mmoe"])
+    save_artifact(ModelArtifact(params, tuple(TASKS), ENCODER, LAYOUT, (run,)), path)
     before = path.read_bytes()
     marker = tmp_path / "half"
     writer = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(path), str(marker)])

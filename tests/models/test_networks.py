@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from census_mtl.config import NETWORKS
+from census_mtl.features import FeatureEncoder
 from census_mtl.models import FeatureLayout, ModelArtifact, TrainedRun, build_model
 from census_mtl.models.inputs import InputLinear, input_linears
 from census_mtl.models.layers import StackedMLP, run_on_shared_input
@@ -9,6 +10,12 @@ from census_mtl.models.registry import model_params
 
 NETWORK_NAMES = list(NETWORKS)
 LAYOUT = FeatureLayout.unnamed(3, (4, 6, 3))
+# The encoder that writes LAYOUT: three numbers, fields of 3, 5 and 2 values (+ the unseen slot).
+ENCODER = FeatureEncoder(
+    {str(i): (0.0, 1.0) for i in range(3)},
+    {"0": list("abc"), "1": list("abcde"), "2": list("ab")},
+    {},
+)
 TASKS = ["income", "marital"]
 PARAMS = {
     "ple": {
@@ -291,7 +298,7 @@ def test_artifact_rebuilds_the_same_model(name):
         TrainedRun(seed, 1, 1, 0.1, {t: 0.5 + seed / 10 for t in TASKS}, net.state_dict())
         for seed, net in enumerate([model, other])
     )
-    stored = ModelArtifact(model_params(name, PARAMS[name]), tuple(TASKS), LAYOUT, runs)
+    stored = ModelArtifact(model_params(name, PARAMS[name]), tuple(TASKS), ENCODER, LAYOUT, runs)
     artifact = ModelArtifact.from_payload(stored.to_payload())  # through plain data
     assert artifact.run_index("best") == 1 and artifact.run_index(0) == 0
     rebuilt, second = artifact.network(), artifact.network(1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -11,14 +10,12 @@ from census_mtl.atomic import atomic_path
 from census_mtl.config import validate
 from census_mtl.config.project import Predict
 from census_mtl.errors import ProjectError
-from census_mtl.features import EncoderError, FeatureEncoder
 from census_mtl.inference.export import export_boosters, export_onnx
 from census_mtl.inference.reading import read_lines
 from census_mtl.inference.scoring import score_file
 from census_mtl.models.artifact import load_artifact, resolve_model_file
 
 MODELS = Path("data/06_models")
-PREPROCESSOR = Path("data/04_feature/preprocessor.json")
 MODEL_HELP = "model name (ple, mmoe, …) or path inside --models-dir, or an absolute path"
 
 
@@ -43,7 +40,6 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("input", type=Path, help="42 fields per line, or 41 without the label")
     score.add_argument("--out", type=Path, required=True, help="CSV of line and p_<task>")
     _common(score)
-    score.add_argument("--preprocessor", type=Path, default=PREPROCESSOR, help="its encoder")
     score.add_argument("--chunksize", type=int, default=100_000, help="lines read at a time")
     score.add_argument("--batch-size", type=int, default=Predict().batch_size,
                        help="rows per forward pass")  # fmt: skip
@@ -57,27 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_encoder(path: Path) -> FeatureEncoder:
-    """The encoder in a ``preprocessor.json``; never unpickles (a ``.pkl`` gets a clear error)."""
-    try:
-        return FeatureEncoder.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise EncoderError(
-            f"{path}: no such file; run `kedro run --pipelines preprocess`."
-        ) from None
-    except (UnicodeDecodeError, json.JSONDecodeError, EncoderError) as exc:
-        raise EncoderError(
-            f"{path}: {exc if isinstance(exc, EncoderError) else 'not JSON'}. Preprocessors "
-            "are JSON; a preprocessor.pkl of an earlier version is never unpickled (that can "
-            "run code): rerun `kedro run --pipelines preprocess`."
-        ) from None
-
-
 def _score(args: argparse.Namespace, model, settings: Predict) -> str:
-    encoder = load_encoder(args.preprocessor)
     chunks = read_lines(args.input, args.chunksize)
     bad_path = args.bad_rows or args.out.with_name(f"{args.out.stem}.bad_rows.csv")
-    scored, bad_rows = score_file(chunks, encoder, model, settings)
+    scored, bad_rows = score_file(chunks, model, settings)
     for frame, path in ((scored, args.out), (bad_rows, bad_path)):
         with atomic_path(path) as part:  # all or nothing: a failure leaves no partial file
             frame.to_csv(part, index=False)

@@ -3,8 +3,8 @@
 A file to score has UCI's 42 columns, or 41 without the trailing income label
 (``census_mtl.inference.reading``). Each chunk is checked; a row with a bad value or a wrong
 number of fields is reported (file line, column, value, problem) and either skipped or the
-cause of a clear error, as ``on_bad_rows`` says. Unknown categories are not errors: the
-encoder maps them to each field's unknown slot.
+cause of a clear error, as ``on_bad_rows`` says. The model carries the encoder it was trained
+behind; unknown categories are not errors: it maps them to each field's unknown slot.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from census_mtl.config.project import Predict
 from census_mtl.data.schema import LABEL
 from census_mtl.data.validation import SCORING_SCHEMA, failure_cases, typed
 from census_mtl.errors import ProjectError
-from census_mtl.features import FeatureEncoder, encode
+from census_mtl.features import encode
 from census_mtl.inference.reading import BAD_ROW_COLUMNS
 from census_mtl.models import ModelArtifact
 
@@ -70,13 +70,12 @@ def _fail_on(bad: pd.DataFrame) -> None:
 
 def score_file(
     chunks: Iterable[tuple[pd.DataFrame, pd.DataFrame]],
-    encoder: FeatureEncoder,
     model: ModelArtifact,
     settings: Predict,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every chunk scored: the probabilities and the bad-row report, each as one table."""
     scored, bad = [], [pd.DataFrame(columns=BAD_ROW_COLUMNS)]
-    for predictions, bad_rows in score_chunks(chunks, encoder, model, settings):
+    for predictions, bad_rows in score_chunks(chunks, model, settings):
         scored.append(predictions)
         bad.append(bad_rows)
     return pd.concat(scored, ignore_index=True), pd.concat(bad, ignore_index=True)
@@ -84,7 +83,6 @@ def score_file(
 
 def score_chunks(
     chunks: Iterable[tuple[pd.DataFrame, pd.DataFrame]],
-    encoder: FeatureEncoder,
     model: ModelArtifact,
     settings: Predict,
 ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
@@ -97,7 +95,7 @@ def score_chunks(
         bad = bad.assign(value=bad["value"].astype(str).map(spreadsheet_safe))
         if len(bad) and settings.on_bad_rows == "fail":
             _fail_on(bad)
-        x = torch.from_numpy(encode(encoder, valid).to_numpy(copy=True))
+        x = torch.from_numpy(encode(model.encoder, valid).to_numpy(copy=True))
         probs = predictor(x, settings.batch_size).numpy()
         scored = pd.DataFrame({"line": valid.index.to_numpy()})
         for i, task in enumerate(model.tasks):

@@ -1,7 +1,8 @@
 """A trained model: what rebuilds it, plus one trained instance per seed.
 
-``ModelArtifact`` is frozen and typed: a network's weights per seed, or a GBDT's LightGBM text
-models per seed and task. ``to_payload``/``from_payload`` turn it into JSON text, tensors and
+``ModelArtifact`` is frozen and typed: the fitted feature encoder it was trained behind (so
+scoring a raw file needs only the model), and a network's weights per seed or a GBDT's LightGBM
+text models per seed and task. ``to_payload``/``from_payload`` turn it into JSON text, tensors and
 LightGBM text (no class of the project inside), which ``ModelArtifactDataset`` stores with
 ``torch.save`` and loads with ``weights_only=True``: loading a model never runs code.
 """
@@ -21,16 +22,26 @@ import torch
 from census_mtl.atomic import atomic_path
 from census_mtl.config import NETWORKS, ModelParams
 from census_mtl.errors import ProjectError, first_line
+from census_mtl.features import EncoderError, FeatureEncoder, layout_of
 from census_mtl.models.gbdt import BoostedTrees
 from census_mtl.models.inputs import FeatureLayout
 from census_mtl.models.prediction import predict
 from census_mtl.models.registry import build_model, model_params
 
-FORMAT = "census-mtl model v1"
+FORMAT = "census-mtl model v2"  # v2: the encoder inside
 
 
 class ArtifactError(ProjectError, ValueError):
     """A file is not a model of this project, or not one this version can read."""
+
+
+def check_encoder(encoder: FeatureEncoder, layout: FeatureLayout) -> None:
+    """Raise ``ArtifactError`` unless ``encoder`` writes the input ``layout`` describes."""
+    if FeatureLayout.from_dict(layout_of(encoder)) != layout:
+        raise ArtifactError(
+            "the preprocessor does not write the model input's layout (preprocessor.json and "
+            "feature_layout.json come from different preprocess runs); rerun preprocess."
+        )
 
 
 @dataclass(frozen=True)
@@ -54,12 +65,16 @@ class TrainedRun:
 
 @dataclass(frozen=True)
 class ModelArtifact:
-    """A network's name, parameters, tasks and input layout, and its trained runs."""
+    """A network's name, parameters, tasks, feature encoder and input layout, and its runs."""
 
     params: ModelParams
     tasks: tuple[str, ...]
+    encoder: FeatureEncoder
     layout: FeatureLayout
     runs: tuple[TrainedRun, ...]
+
+    def __post_init__(self) -> None:
+        check_encoder(self.encoder, self.layout)
 
     @property
     def name(self) -> str:
@@ -108,6 +123,7 @@ class ModelArtifact:
             "format": FORMAT,
             "params": self.params.model_dump(),
             "tasks": list(self.tasks),
+            "encoder": self.encoder.to_dict(),
             "layout": self.layout.to_dict(),
             "runs": [run.facts() for run in self.runs],
         }
@@ -132,7 +148,10 @@ class ModelArtifact:
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise ArtifactError(f"not a census-mtl model ({exc!r})") from None
         if meta.get("format") != FORMAT:
-            raise ArtifactError(f"unknown model format {meta.get('format')!r}; retrain it.")
+            raise ArtifactError(
+                f"model format {meta.get('format')!r}, not {FORMAT!r}; retrain it (`kedro run "
+                "--pipelines train_<model>` reuses its finished checkpoints)."
+            )
         boosters = payload.get("boosters", {})
         runs = tuple(
             TrainedRun(
@@ -143,8 +162,12 @@ class ModelArtifact:
             for i, facts in enumerate(meta["runs"])
         )
         params = model_params(meta["params"]["name"], meta["params"])
+        try:
+            encoder = FeatureEncoder.from_dict(meta.get("encoder"))
+        except EncoderError as exc:
+            raise ArtifactError(f"its encoder: {exc}") from None
         layout = FeatureLayout.from_dict(meta["layout"])
-        return cls(params, tuple(meta["tasks"]), layout, runs)
+        return cls(params, tuple(meta["tasks"]), encoder, layout, runs)
 
 
 def _of_run(items: Mapping[str, object], run: int) -> dict:

@@ -4,10 +4,11 @@ import pytest
 
 from census_mtl.config import ConfigError
 from census_mtl.metrics import task_aucs
-from census_mtl.models import FeatureLayout, ModelArtifact, predict
+from census_mtl.models import ArtifactError, FeatureLayout, ModelArtifact, predict
 from census_mtl.pipelines.train.nodes import train_model as _train_model
 from census_mtl.training.checkpoints import Checkpoints
 from census_mtl.training.data import to_tensors
+from tests.pipelines.conftest import preprocessor
 
 MODEL = {
     "name": "mmoe",
@@ -19,9 +20,10 @@ MODEL = {
 
 
 def train_model(train, validation, layout, model, training, defaults, folder=None):
-    """The node, with a fresh checkpoint folder unless ``folder`` is given."""
+    """The node, behind the shared encoder, with a fresh checkpoint folder unless ``folder``."""
     checkpoints = Checkpoints(folder or tempfile.mkdtemp())
-    return _train_model(train, validation, layout, checkpoints, model, training, defaults)
+    encoder = preprocessor()
+    return _train_model(train, validation, layout, encoder, checkpoints, model, training, defaults)
 
 
 DEFAULTS = {
@@ -93,6 +95,14 @@ def test_model_input_that_does_not_fit_the_layout_is_rejected(inputs):
     train, validation, layout = inputs
     with pytest.raises(ValueError, match="rerun the preprocess pipeline"):
         train_model(train.drop(columns="num__age"), validation, layout, MODEL, {}, DEFAULTS)
+
+
+def test_a_preprocessor_of_another_run_is_refused_before_training(inputs, tmp_path):
+    train, validation, layout = inputs
+    other = {**preprocessor(), "categories": {**preprocessor()["categories"], "sex": ["F"]}}
+    with pytest.raises(ArtifactError, match="different preprocess runs"):
+        _train_model(train, validation, layout, other, Checkpoints(tmp_path), MODEL, {}, DEFAULTS)
+    assert not list(tmp_path.iterdir())  # no seed was trained
 
 
 def test_non_finite_feature_is_reported(inputs):

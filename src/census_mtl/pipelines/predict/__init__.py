@@ -1,4 +1,4 @@
-"""``predict``: score a census-format file with the saved preprocessor and a trained model."""
+"""``predict``: score a census-format file with a trained model (it carries its encoder)."""
 
 from census_mtl.pipelines.predict.pipeline import create_pipeline
 

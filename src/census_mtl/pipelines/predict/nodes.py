@@ -9,7 +9,6 @@ import pandas as pd
 
 from census_mtl.config import validate
 from census_mtl.config.project import Predict
-from census_mtl.features import FeatureEncoder
 from census_mtl.inference.scoring import score_file
 from census_mtl.models import ModelArtifact
 
@@ -18,14 +17,13 @@ logger = logging.getLogger(__name__)
 
 def predict_file(
     predict_input: Iterable[tuple[pd.DataFrame, pd.DataFrame]],
-    preprocessor: dict,
     predict_model: ModelArtifact,
     predict: dict,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Score the input chunk by chunk; only the (small) probabilities are kept in memory."""
+    """Score the input chunk by chunk with the model and the encoder it carries; only the
+    (small) probabilities are kept in memory."""
     settings = validate(Predict, predict, "predict")
-    encoder = FeatureEncoder.from_dict(preprocessor)
-    scored_rows, bad_rows = score_file(predict_input, encoder, predict_model, settings)
+    scored_rows, bad_rows = score_file(predict_input, predict_model, settings)
     seed = predict_model.runs[predict_model.run_index(settings.run)].seed
     logger.info("Scored %d rows with %s (seed %d).", len(scored_rows),
                 predict_model.params.name, seed)  # fmt: skip

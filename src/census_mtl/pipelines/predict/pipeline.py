@@ -10,7 +10,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 predict_file,
-                ["predict_input", "preprocessor", "predict_model", "params:predict"],
+                ["predict_input", "predict_model", "params:predict"],
                 ["predictions", "prediction_bad_rows"],
                 name="predict_file",
             )

@@ -11,7 +11,9 @@ import pandas as pd
 import torch
 
 from census_mtl.config import GBDTParams, ModelParams, Training, training_settings
+from census_mtl.features import FeatureEncoder
 from census_mtl.models import ModelArtifact, TrainedRun, build_model
+from census_mtl.models.artifact import check_encoder
 from census_mtl.models.registry import model_params
 from census_mtl.training.checkpoints import Checkpoints
 from census_mtl.training.data import training_inputs
@@ -95,6 +97,7 @@ def train_model(
     model_input_train: pd.DataFrame,
     model_input_validation: pd.DataFrame,
     feature_layout: dict,
+    preprocessor: dict,
     checkpoints: Checkpoints,
     model: dict,
     training: dict,
@@ -103,11 +106,14 @@ def train_model(
     """Train the model described by ``model`` (``name`` plus its parameters) once per seed.
 
     ``training`` overrides ``training_defaults`` key by key, at every depth. Returns the model
-    artifact (each seed's best validation epoch), the per-epoch history of every seed, and a
-    summary.
+    artifact (each seed's best validation epoch, with the ``preprocessor`` that encoded its
+    input, so that scoring a raw file needs only the model), the per-epoch history of every
+    seed, and a summary.
     """
     data = training_inputs(model_input_train, model_input_validation, feature_layout)
     tasks, layout = data[0], data[1]
+    encoder = FeatureEncoder.from_dict(preprocessor)
+    check_encoder(encoder, layout)  # before hours of training, not after
     params = model_params(model.get("name", ""), model)
     settings = training_settings(training_defaults, training, tasks=tasks)
     frames = [model_input_train, model_input_validation]
@@ -117,7 +123,7 @@ def train_model(
         run, history = train_seed(params, settings, seed, data, checkpoints, key)
         runs.append(run)
         histories.append(history)
-    artifact = ModelArtifact(params, tuple(tasks), layout, tuple(runs))
+    artifact = ModelArtifact(params, tuple(tasks), encoder, layout, tuple(runs))
     return artifact, pd.concat(histories), training_summary(artifact, pd.concat(histories))
 
 

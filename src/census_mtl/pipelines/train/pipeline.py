@@ -4,7 +4,7 @@ from kedro.pipeline import Node, Pipeline
 
 from census_mtl.pipelines.train.nodes import train_model
 
-SHARED_INPUTS = {"model_input_train", "model_input_validation", "feature_layout"}
+SHARED_INPUTS = {"model_input_train", "model_input_validation", "feature_layout", "preprocessor"}
 
 
 def create_pipeline(namespace: str) -> Pipeline:
@@ -19,6 +19,7 @@ def create_pipeline(namespace: str) -> Pipeline:
             "model_input_train",
             "model_input_validation",
             "feature_layout",
+            "preprocessor",
             "checkpoints",
             "params:model",
             "params:training",

@@ -2,7 +2,6 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from census_mtl.pipelines.train.pipeline import SHARED_INPUTS
 from census_mtl.pipelines.tune.nodes import tune_model
 
 TUNABLE = ("ple", "cgc", "mmoe", "share_bottom", "gbdt")
@@ -38,7 +37,7 @@ def create_pipeline(namespace: str) -> Pipeline:
     return Pipeline(
         template,
         namespace=namespace,
-        inputs=SHARED_INPUTS,
+        inputs={"model_input_train", "model_input_validation", "feature_layout"},
         parameters={
             "params:training_defaults": "params:training_defaults",
             "params:tuning": "params:tuning",
