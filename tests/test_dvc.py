@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,3 +108,14 @@ def _try_a_parameter_with_dvc_exp(project: Path) -> None:
     params = experiments[0]["data"]["params"]["conf/base/parameters_compare.yml"]["data"]
     metrics = experiments[0]["data"]["metrics"]["data/08_reporting/metrics/ple.json"]["data"]
     assert params["compare"]["alpha"] == 0.01 and 0.5 < metrics["test"]["income"]["auc"] <= 1
+    # The README's narrow views: test AUC per model and task, and the experiment against HEAD.
+    assert "compare.alpha" in _run(["dvc", "exp", "show", "--md", "--only-changed"], project)
+    name = _run(["dvc", "exp", "ls", "--name-only"], project).split()[-1]
+    for view in (
+        ["dvc", "metrics", "show", "--md", "data/08_reporting/auc"],
+        ["dvc", "metrics", "diff", "--md", "--all", "--targets", "data/08_reporting/auc", "--",
+         "HEAD", name],
+    ):  # fmt: skip
+        table = _run(view, project)
+        assert max(map(len, table.splitlines())) <= 100, table
+        assert re.search(r"\| data/08_reporting/auc/ple\.json +\| (0\.\d+|income) ", table), table

@@ -108,3 +108,9 @@ def evaluate_model(
         {"recall": grid} | {f"precision_{t}": pr_mean[j] for j, t in enumerate(tasks)}
     )
     return metrics, roc_frame, pr_frame, predictions_frame(probabilities, tasks)
+
+
+def test_auc(test_metrics: dict) -> dict:
+    """Each task's test AUC, the mean over the seeds: the narrow DVC metrics view
+    (``dvc metrics show data/08_reporting/auc``)."""
+    return {task: scores["auc"] for task, scores in test_metrics["test"].items()}

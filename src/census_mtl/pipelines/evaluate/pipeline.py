@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from census_mtl.pipelines.evaluate.nodes import evaluate_model
+from census_mtl.pipelines.evaluate.nodes import evaluate_model, test_auc
 
 
 def create_pipeline(namespace: str) -> Pipeline:
@@ -13,8 +13,9 @@ def create_pipeline(namespace: str) -> Pipeline:
         ["test_metrics", "roc_curve", "pr_curve", "test_predictions"],
         name="evaluate",
     )
+    summary = Node(test_auc, "test_metrics", "test_auc", name="test_auc")
     return Pipeline(
-        [template],
+        [template, summary],
         namespace=namespace,
         inputs={"model_input_test", "feature_layout"},
         parameters={"params:evaluation"},
