@@ -1,7 +1,7 @@
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from census_mtl.pipelines.evaluate.nodes import evaluate_model, test_auc
+from census_mtl.pipelines.evaluate.nodes import auc_by_task, evaluate_model
 from tests.pipelines.train.test_nodes import DEFAULTS, MODEL, train_model
 
 EVALUATION = {
@@ -35,7 +35,7 @@ def test_metrics_per_task_per_seed_and_their_mean(trained, inputs):
         assert metrics["test"][task]["auc"] == pytest.approx(sum(runs) / 2)
         assert metrics["test"][task]["auc_std"] == pytest.approx(abs(runs[0] - runs[1]) / 2)
         assert metrics["test"][task]["positive_rate"] == pytest.approx(test[f"y__{task}"].mean())
-    narrow = test_auc(metrics)  # the narrow DVC metrics file: the mean AUC and nothing else
+    narrow = auc_by_task(metrics)  # the narrow DVC metrics file: the mean AUC and nothing else
     assert narrow == {t: metrics["test"][t]["auc"] for t in ("income", "marital")}
     assert metrics["parameters"] > 0 and metrics["inference_rows_per_s"] > 0
     assert list(roc.columns) == ["fpr", "tpr_income", "tpr_marital"] and len(roc) == 11

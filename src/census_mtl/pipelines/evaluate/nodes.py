@@ -110,7 +110,7 @@ def evaluate_model(
     return metrics, roc_frame, pr_frame, predictions_frame(probabilities, tasks)
 
 
-def test_auc(test_metrics: dict) -> dict:
+def auc_by_task(test_metrics: dict) -> dict:
     """Each task's test AUC, the mean over the seeds: the narrow DVC metrics view
     (``dvc metrics show data/08_reporting/auc``)."""
     return {task: scores["auc"] for task, scores in test_metrics["test"].items()}

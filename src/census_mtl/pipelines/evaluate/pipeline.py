@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from census_mtl.pipelines.evaluate.nodes import evaluate_model, test_auc
+from census_mtl.pipelines.evaluate.nodes import auc_by_task, evaluate_model
 
 
 def create_pipeline(namespace: str) -> Pipeline:
@@ -13,7 +13,7 @@ def create_pipeline(namespace: str) -> Pipeline:
         ["test_metrics", "roc_curve", "pr_curve", "test_predictions"],
         name="evaluate",
     )
-    summary = Node(test_auc, "test_metrics", "test_auc", name="test_auc")
+    summary = Node(auc_by_task, "test_metrics", "test_auc", name="test_auc")
     return Pipeline(
         [template, summary],
         namespace=namespace,
