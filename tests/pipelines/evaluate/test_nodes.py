@@ -20,7 +20,7 @@ def trained(inputs):
     return artifact
 
 
-def test_metrics_per_task_per_seed_and_their_mean(trained, inputs):
+def test_metrics_per_task_per_seed_and_their_mean(trained, inputs, caplog):
     _, test, layout = inputs
     metrics, roc, pr, predictions = evaluate_model(trained, test, layout, EVALUATION)
     assert metrics["model"] == "mmoe" and metrics["seeds"] == 2 and metrics["rows"] == len(test)
@@ -35,7 +35,9 @@ def test_metrics_per_task_per_seed_and_their_mean(trained, inputs):
         assert metrics["test"][task]["auc"] == pytest.approx(sum(runs) / 2)
         assert metrics["test"][task]["auc_std"] == pytest.approx(abs(runs[0] - runs[1]) / 2)
         assert metrics["test"][task]["positive_rate"] == pytest.approx(test[f"y__{task}"].mean())
-    narrow = auc_by_task(metrics)  # the narrow DVC metrics file: the mean AUC and nothing else
+    with caplog.at_level("INFO"):
+        narrow = auc_by_task(metrics)  # the narrow DVC metrics file: the mean AUC and nothing else
+    assert "mmoe: test AUC income 0." in caplog.text and "(2 seeds)" in caplog.text
     assert narrow == {t: metrics["test"][t]["auc"] for t in ("income", "marital")}
     assert metrics["parameters"] > 0 and metrics["inference_rows_per_s"] > 0
     assert list(roc.columns) == ["fpr", "tpr_income", "tpr_marital"] and len(roc) == 11

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,7 @@ FIGURES = {
     "roc_curves": "ROC curves on the test split",
     "training_curves": "Validation AUC per epoch (networks)",
 }
+logger = logging.getLogger(__name__)
 
 
 def _by_kind(datasets: dict) -> dict[str, dict]:
@@ -68,4 +70,5 @@ def compare_models(
     embedded = {FIGURES[k]: fig for k, fig in figures.items()}
     page = html_report(tables, tasks, embedded, links, references, header)
     flat = paired.assign(per_seed=[" ".join(f"{d:+.5f}" for d in r) for r in paired["per_seed"]])
+    logger.info("Report: %s (and .html)", Path(settings.report_dir) / "compare_report.md")
     return table, flat, markdown, page, *figures.values()

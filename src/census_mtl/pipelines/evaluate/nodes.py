@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 
@@ -16,6 +17,7 @@ from census_mtl.models import FeatureLayout, ModelArtifact
 from census_mtl.training.data import TensorData, to_tensors
 
 AGGREGATED = ("auc", "auc_ci_low", "auc_ci_high", "pr_auc", "log_loss")
+logger = logging.getLogger(__name__)
 
 
 def _throughput(predictor, x: torch.Tensor, batch_size: int, repeats: int) -> float:
@@ -112,5 +114,10 @@ def evaluate_model(
 
 def auc_by_task(test_metrics: dict) -> dict:
     """Each task's test AUC, the mean over the seeds: the narrow DVC metrics view
-    (``dvc metrics show data/08_reporting/auc``)."""
-    return {task: scores["auc"] for task, scores in test_metrics["test"].items()}
+    (``dvc metrics show data/08_reporting/auc``), also logged as the model's result."""
+    aucs = {task: scores["auc"] for task, scores in test_metrics["test"].items()}
+    shown = ", ".join(
+        f"{t} {a:.4f} ± {test_metrics['test'][t]['auc_std']:.4f}" for t, a in aucs.items()
+    )
+    logger.info("%s: test AUC %s (%d seeds)", test_metrics["model"], shown, test_metrics["seeds"])
+    return aucs
