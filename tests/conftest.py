@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -27,10 +28,15 @@ def synthetic_raw_dir(tmp_path_factory) -> Path:
     return raw_dir
 
 
+@cache
+def train_frame() -> pd.DataFrame:
+    """A typed synthetic train table, as the ingest pipeline returns it (built once)."""
+    return synthetic_frame(3000, seed=0)
+
+
 @pytest.fixture(scope="session")
 def census_train() -> pd.DataFrame:
-    """A typed synthetic train table, as the ingest pipeline returns it."""
-    return synthetic_frame(3000, seed=0)
+    return train_frame()
 
 
 @pytest.fixture(scope="session")

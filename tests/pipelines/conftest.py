@@ -4,19 +4,19 @@ from functools import cache
 
 import pytest
 
-from census_mtl.data.synthetic import synthetic_frame
 from census_mtl.pipelines.preprocess.nodes import (
     build_model_input,
     feature_layout,
     fit_preprocessor,
 )
+from tests.conftest import train_frame
 from tests.pipelines.preprocess.test_nodes import PARAMS as PREPROCESS
 
 
 @cache
 def preprocessor() -> dict:
     """The encoder fitted on the ``census_train`` table (the one every model input shares)."""
-    return fit_preprocessor(synthetic_frame(3000, seed=0), PREPROCESS)
+    return fit_preprocessor(train_frame(), PREPROCESS)
 
 
 @pytest.fixture(scope="session")
