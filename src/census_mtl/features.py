@@ -33,10 +33,13 @@ def feature_columns(tasks: Mapping[str, Task], drop_columns: list[str]) -> list[
 
 
 def make_labels(table: pd.DataFrame, tasks: Mapping[str, Task]) -> pd.DataFrame:
-    """One float32 0/1 column ``y__<task>`` per task."""
+    """One float32 column ``y__<task>`` per task: 0/1 for a binary task, the column's value
+    for a regression task."""
     return pd.DataFrame(
         {
-            f"{LABEL_PREFIX}{name}": table[t.column].isin(t.positive).astype("float32")
+            f"{LABEL_PREFIX}{name}": (
+                table[t.column] if t.type == "regression" else table[t.column].isin(t.positive)
+            ).astype("float32")
             for name, t in tasks.items()
         },
         index=table.index,

@@ -1,4 +1,5 @@
-"""Test-set metrics for one task at a time: AUC with a bootstrap interval, PR-AUC, log-loss.
+"""Test-set metrics for one task at a time: AUC with a bootstrap interval, PR-AUC, log-loss for
+a binary task; MSE with a bootstrap interval, R² and MAE for a regression task.
 
 Each task is scored on its own labels and predictions; peers have shipped metrics computed over
 the concatenated outputs of all tasks, which mixes label rates and inflates AUC.
@@ -10,7 +11,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from sklearn.metrics import average_precision_score, log_loss, precision_recall_curve, roc_auc_score
+from sklearn.metrics import (
+    average_precision_score,
+    log_loss,
+    precision_recall_curve,
+    r2_score,
+    roc_auc_score,
+)
 from sklearn.metrics import roc_curve as sk_roc_curve
 
 
@@ -68,9 +75,43 @@ def pr_points(labels: np.ndarray, probs: np.ndarray, grid: np.ndarray) -> np.nda
     return np.interp(grid, recall[::-1], best[::-1])
 
 
-def task_aucs(labels: torch.Tensor, probs: torch.Tensor, tasks: Sequence[str]) -> dict[str, float]:
-    """ROC AUC of each task on its own (never over the tasks' outputs concatenated)."""
+def r2(labels: np.ndarray, values: np.ndarray) -> float:
+    """Coefficient of determination: 1 - MSE / variance of the labels."""
+    return float(r2_score(labels, values))
+
+
+def regression_metrics(
+    labels: np.ndarray, values: np.ndarray, bootstrap_samples: int, seed: int
+) -> dict[str, float]:
+    """MSE with its 95 % bootstrap interval, R², MAE and the means, for one regression task."""
+    squared = (values - labels) ** 2
+    rng = np.random.default_rng(seed)
+    means = [squared[rng.integers(0, len(squared), len(squared))].mean()
+             for _ in range(bootstrap_samples)]  # fmt: skip
+    low, high = np.percentile(means, [2.5, 97.5])
     return {
-        task: float(roc_auc_score(labels[:, i].cpu().numpy(), probs[:, i].numpy()))
-        for i, task in enumerate(tasks)
+        "mse": float(squared.mean()),
+        "mse_ci_low": float(low),
+        "mse_ci_high": float(high),
+        "r2": r2(labels, values),
+        "mae": float(np.abs(values - labels).mean()),
+        "mean_label": float(labels.mean()),
+        "mean_prediction": float(values.mean()),
     }
+
+
+def validation_scores(
+    labels: torch.Tensor, outputs: torch.Tensor, tasks: Sequence[str], types: Sequence[str]
+) -> dict[str, float]:
+    """Each task's validation score, higher is better: ROC AUC of a binary task (on its own,
+    never over the tasks' outputs concatenated), R² of a regression task."""
+    score = {"binary": roc_auc_score, "regression": r2_score}
+    return {
+        task: float(score[kind](labels[:, i].cpu().numpy(), outputs[:, i].numpy()))
+        for i, (task, kind) in enumerate(zip(tasks, types, strict=True))
+    }
+
+
+def score_name(kind: str) -> str:
+    """The validation score of a task type, as history columns name it: auc or r2."""
+    return "auc" if kind == "binary" else "r2"

@@ -53,7 +53,7 @@ def test_learns_and_logs_each_epoch(caplog):
     assert len(result.history) == 4
     assert result.history[-1]["val_auc_a"] > 0.75 and result.history[-1]["val_auc_b"] > 0.75
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
-    assert sum("validation AUC a" in r.message for r in caplog.records) == 4
+    assert sum("validation a AUC" in r.message for r in caplog.records) == 4
 
 
 def test_seeded_runs_are_identical():
@@ -73,7 +73,7 @@ def test_keeps_the_best_epoch_and_stops_early():
 def interrupted_then_resumed(tmp_path, monkeypatch, **overrides) -> loop.FitResult:
     """Kill a run inside epoch 3, then rerun it: the result of the resumed run."""
     calls = {"n": 0}
-    real = loop.task_aucs
+    real = loop.validation_scores
 
     def interrupt_in_epoch_three(*args):
         calls["n"] += 1
@@ -81,10 +81,10 @@ def interrupted_then_resumed(tmp_path, monkeypatch, **overrides) -> loop.FitResu
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(loop, "task_aucs", interrupt_in_epoch_three)
+    monkeypatch.setattr(loop, "validation_scores", interrupt_in_epoch_three)
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path, **overrides)
-    monkeypatch.setattr(loop, "task_aucs", real)
+    monkeypatch.setattr(loop, "validation_scores", real)
     assert (tmp_path / "last-seed42.pt").exists()
     return run(tmp_path, **overrides)[1]
 

@@ -1,5 +1,6 @@
 """Export a trained model: a network to ONNX (one input ``x``, the compact features; one output
-per task), the GBDT baseline to LightGBM's own text model files (one per task)."""
+per task: ``p_<task>``, or ``value_<task>`` for a regression task), the GBDT baseline to
+LightGBM's own text model files (one per task)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from pathlib import Path
 import torch
 
 from census_mtl.atomic import atomic_path
+from census_mtl.inference.scoring import output_names
 from census_mtl.models import ModelArtifact
 
 
-class _Probabilities(torch.nn.Module):
-    """Wraps a model so that its outputs are per-task probabilities, in task order."""
+class _Outputs(torch.nn.Module):
+    """Wraps a model so that its outputs are per task, in task order: a binary task's
+    probability, a regression task's value."""
 
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
@@ -20,7 +23,10 @@ class _Probabilities(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         logits = self.model(x)
-        return tuple(torch.sigmoid(logits[t]) for t in self.model.tasks)
+        return tuple(
+            torch.sigmoid(logits[t]) if kind == "binary" else logits[t]
+            for t, kind in zip(self.model.tasks, self.model.task_types, strict=True)
+        )
 
 
 def export_onnx(model: ModelArtifact, path: Path, run: int = 0) -> Path:
@@ -29,11 +35,11 @@ def export_onnx(model: ModelArtifact, path: Path, run: int = 0) -> Path:
     example = torch.zeros(2, model.layout.n_columns)
     with atomic_path(path) as part:
         torch.onnx.export(
-            _Probabilities(network).eval(),  # dropout off: the graph is the inference one
+            _Outputs(network).eval(),  # dropout off: the graph is the inference one
             (example,),
             str(part),
             input_names=["x"],
-            output_names=[f"p_{t}" for t in network.tasks],
+            output_names=output_names(model.tasks, model.types),
             dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
             dynamo=True,
             external_data=False,  # one self-contained file

@@ -9,7 +9,7 @@ behind; unknown categories are not errors: it maps them to each field's unknown 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import pandas as pd
 import pandera.pandas as pa
@@ -81,13 +81,21 @@ def score_file(
     return pd.concat(scored, ignore_index=True), pd.concat(bad, ignore_index=True)
 
 
+def output_names(tasks: Sequence[str], types: Sequence[str]) -> list[str]:
+    """Column (and ONNX output) names: ``p_<task>``, or ``value_<task>`` for regression."""
+    return [
+        f"p_{t}" if kind == "binary" else f"value_{t}" for t, kind in zip(tasks, types, strict=True)
+    ]
+
+
 def score_chunks(
     chunks: Iterable[tuple[pd.DataFrame, pd.DataFrame]],
     model: ModelArtifact,
     settings: Predict,
 ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
-    """For each chunk of ``read_lines``: ``line`` and ``p_<task>`` per scored row, and the
-    report of its bad rows (cells that a spreadsheet would run as formulas neutralised)."""
+    """For each chunk of ``read_lines``: ``line`` and ``p_<task>`` (a binary task's probability;
+    ``value_<task>`` for a regression task) per scored row, and the report of its bad rows
+    (cells that a spreadsheet would run as formulas neutralised)."""
     predictor = model.predictor(model.run_index(settings.run))
     for rows, bad_lines in chunks:
         valid, bad_values = check_rows(rows)
@@ -98,6 +106,6 @@ def score_chunks(
         x = torch.from_numpy(encode(model.encoder, valid).to_numpy(copy=True))
         probs = predictor(x, settings.batch_size).numpy()
         scored = pd.DataFrame({"line": valid.index.to_numpy()})
-        for i, task in enumerate(model.tasks):
-            scored[f"p_{task}"] = probs[:, i]
+        for i, name in enumerate(output_names(model.tasks, model.types)):
+            scored[name] = probs[:, i]
         yield scored, bad.sort_values("line", kind="stable").reset_index(drop=True)

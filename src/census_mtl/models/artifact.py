@@ -46,7 +46,8 @@ def check_encoder(encoder: FeatureEncoder, layout: FeatureLayout) -> None:
 
 @dataclass(frozen=True)
 class TrainedRun:
-    """One trained instance: its seed, best epoch and validation AUC, and what it learned:
+    """One trained instance: its seed, best epoch and validation score per task (AUC, or R² of
+    a regression task; ``validation_auc`` for the files' sake), and what it learned:
     a network's ``state_dict``, or a GBDT's LightGBM text model per task (``boosters``)."""
 
     seed: int
@@ -65,13 +66,19 @@ class TrainedRun:
 
 @dataclass(frozen=True)
 class ModelArtifact:
-    """A network's name, parameters, tasks, feature encoder and input layout, and its runs."""
+    """A network's name, parameters, tasks, feature encoder and input layout, its runs, and
+    each task's type (``binary`` or ``regression``; none given: all binary)."""
 
     params: ModelParams
     tasks: tuple[str, ...]
     encoder: FeatureEncoder
     layout: FeatureLayout
     runs: tuple[TrainedRun, ...]
+    task_types: tuple[str, ...] = ()
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return self.task_types or ("binary",) * len(self.tasks)
 
     def __post_init__(self) -> None:
         check_encoder(self.encoder, self.layout)
@@ -88,12 +95,13 @@ class ModelArtifact:
         """The ``run``-th trained network, rebuilt, in evaluation mode."""
         if not self.is_network:
             raise ArtifactError(f"{self.name!r} is not a network; use predict().")
-        model = build_model(self.name, self.layout, list(self.tasks), self.params)
+        model = build_model(self.name, self.layout, list(self.tasks), self.params, self.types)
         model.load_state_dict(self.runs[run].state_dict)
         return model.eval()
 
     def predictor(self, run: int = 0):
-        """A callable ``x (N, D) -> probabilities (N, tasks)`` of the ``run``-th instance."""
+        """A callable ``x (N, D) -> (N, tasks)`` of the ``run``-th instance: probabilities of
+        binary tasks, values of regression tasks."""
         if self.is_network:
             network = self.network(run)
             return lambda x, batch_size=8192: predict(network, x, batch_size)
@@ -123,6 +131,7 @@ class ModelArtifact:
             "format": FORMAT,
             "params": self.params.model_dump(),
             "tasks": list(self.tasks),
+            "task_types": list(self.types),
             "encoder": self.encoder.to_dict(),
             "layout": self.layout.to_dict(),
             "runs": [run.facts() for run in self.runs],
@@ -167,7 +176,8 @@ class ModelArtifact:
         except EncoderError as exc:
             raise ArtifactError(f"its encoder: {exc}") from None
         layout = FeatureLayout.from_dict(meta["layout"])
-        return cls(params, tuple(meta["tasks"]), encoder, layout, runs)
+        types = tuple(meta.get("task_types", ()))  # absent in files of binary-only versions
+        return cls(params, tuple(meta["tasks"]), encoder, layout, runs, types)
 
 
 def _of_run(items: Mapping[str, object], run: int) -> dict:

@@ -27,12 +27,15 @@ def tree_columns(layout: FeatureLayout) -> tuple[list[int], list[int]]:
     return columns, list(range(layout.n_numeric, len(columns)))
 
 
-def lightgbm_params(params: GBDTParams, seed: int, threads: int | None) -> dict:
-    """LightGBM's parameters for one seeded, deterministic fit."""
+def lightgbm_params(
+    params: GBDTParams, seed: int, threads: int | None, kind: str = "binary"
+) -> dict:
+    """LightGBM's parameters for one seeded, deterministic fit of a ``kind`` task: binary
+    (log-loss, validation AUC) or regression (squared error, validation L2)."""
     options = params.model_dump(exclude={"name", "max_rounds", "early_stopping_rounds"})
     return options | {
-        "objective": "binary",
-        "metric": "auc",
+        "objective": kind,
+        "metric": "auc" if kind == "binary" else "l2",
         "seed": seed,
         "deterministic": True,
         "force_row_wise": True,
@@ -42,7 +45,8 @@ def lightgbm_params(params: GBDTParams, seed: int, threads: int | None) -> dict:
 
 
 class BoostedTrees:
-    """Per-task boosters from their text models; ``predict`` gives probabilities ``(N, tasks)``."""
+    """Per-task boosters from their text models; ``predict`` gives ``(N, tasks)``: a binary
+    task's probability, a regression task's value (each booster knows its objective)."""
 
     def __init__(self, models: Mapping[str, str], layout: FeatureLayout, tasks: Sequence[str]):
         self.tasks = list(tasks)

@@ -30,9 +30,17 @@ class MultiTaskModel(nn.Module):
     def represent(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def scale_outputs(self, shift: torch.Tensor, scale: torch.Tensor) -> None:
+        """Outputs become ``shift + scale * tower`` per task (a regression task's label mean and
+        std; 0 and 1 for a binary task's logit): the towers work on a standardised scale."""
+        self.register_buffer("output_shift", shift.float().clone())
+        self.register_buffer("output_scale", scale.float().clone())
+
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        logits = self.towers(self.represent(x))
-        return {task: logits[i, :, 0] for i, task in enumerate(self.tasks)}
+        logits = self.towers(self.represent(x))[:, :, 0]
+        if hasattr(self, "output_scale"):
+            logits = torch.addcmul(self.output_shift[:, None], logits, self.output_scale[:, None])
+        return {task: logits[i] for i, task in enumerate(self.tasks)}
 
 
 class ExtractionLevel(nn.Module):
@@ -83,6 +91,7 @@ class ExtractionLevel(nn.Module):
         allowed[:, n_tasks * experts_per_task :] = True
         allowed[n_tasks:] = True  # the shared gate sees every expert
         self.register_buffer("allowed", allowed)
+        self.gate_probe = nn.Identity()  # the gates' weights pass here: a hook can read them
         self.out_width = (self.task_experts or self.shared_experts).out_width
 
     def forward(
@@ -105,7 +114,8 @@ class ExtractionLevel(nn.Module):
                 gate_in = torch.cat([task_in, shared_in.unsqueeze(0)])
             gate_logits = self.gates(gate_in)
         experts = torch.cat([out for out in (task_out, shared_out) if out is not None])
-        mixed = torch.einsum("gbn,nbh->gbh", self.gate_weights(gate_logits), experts)
+        weights = self.gate_probe(self.gate_weights(gate_logits))
+        mixed = torch.einsum("gbn,nbh->gbh", weights, experts)
         return mixed[: self.n_tasks], (mixed[self.n_tasks] if len(mixed) > self.n_tasks else None)
 
     def gate_weights(self, logits: torch.Tensor) -> torch.Tensor:

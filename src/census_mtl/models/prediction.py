@@ -1,13 +1,25 @@
-"""Batched prediction: per-task probabilities of a network, in evaluation mode."""
+"""Batched prediction: per-task outputs of a network, in evaluation mode."""
 
 from __future__ import annotations
 
 import torch
 
 
+def binary_mask(model: torch.nn.Module) -> torch.Tensor:
+    """``(tasks,)`` True where a task is binary (its output is a logit), in task order."""
+    types = getattr(model, "task_types", None) or ("binary",) * len(model.tasks)
+    return torch.tensor([t == "binary" for t in types])
+
+
+def to_outputs(logits: torch.Tensor, binary: torch.Tensor) -> torch.Tensor:
+    """Probabilities of the binary tasks' columns, values of the regression tasks' columns."""
+    return torch.where(binary.to(logits.device), torch.sigmoid(logits), logits)
+
+
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
-    """Probabilities ``(N, tasks)`` in evaluation mode, in the order of ``model.tasks``."""
+    """``(N, tasks)`` in the order of ``model.tasks``, in evaluation mode: a binary task's
+    probability, a regression task's value."""
     was_training = model.training
     model.eval()
     chunks = []
@@ -15,4 +27,4 @@ def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 8192) -> 
         logits = model(x[start : start + batch_size])
         chunks.append(torch.stack([logits[t] for t in model.tasks], dim=1))
     model.train(was_training)
-    return torch.sigmoid(torch.cat(chunks)).cpu()
+    return to_outputs(torch.cat(chunks), binary_mask(model)).cpu()

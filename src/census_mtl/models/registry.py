@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import torch
 from torch import nn
 
 from census_mtl.config import MODELS, NETWORKS, ConfigError, ModelParams, NetworkParams, validate
 from census_mtl.models.inputs import FeatureLayout, InputSpec
 from census_mtl.models.networks import PLE, SharedBottom, SingleTask
 from census_mtl.models.numeric import EmbeddedNumbers, PeriodicNumbers
+
+TASK_TYPES = ("binary", "regression")
 
 
 def model_params(name: str, params: Mapping | ModelParams) -> ModelParams:
@@ -22,15 +25,50 @@ def model_params(name: str, params: Mapping | ModelParams) -> ModelParams:
 
 
 def build_model(
-    name: str, input_dim: InputSpec, tasks: Sequence[str], params: Mapping | ModelParams
+    name: str,
+    input_dim: InputSpec,
+    tasks: Sequence[str],
+    params: Mapping | ModelParams,
+    task_types: Sequence[str] | None = None,
 ) -> nn.Module:
     """Build ``name`` for inputs of ``input_dim`` (dense width or ``FeatureLayout``) and ``tasks``.
 
-    ``model(x)`` returns ``{task: logits (batch,)}``. Unknown names or bad parameters raise
-    ``ConfigError`` (a ``ValueError``) naming the key and what is allowed.
+    ``model(x)`` returns ``{task: output (batch,)}``: a logit for a ``binary`` task, the value
+    itself for a ``regression`` one (``task_types``, in task order; default all binary), kept
+    as ``model.task_types``. Unknown names or bad parameters raise ``ConfigError`` (a
+    ``ValueError``) naming the key and what is allowed.
     """
     if not tasks or len(set(tasks)) != len(tasks):
         raise ConfigError(f"tasks must be distinct names, got {list(tasks)}.")
+    types = tuple(task_types or ["binary"] * len(tasks))
+    if len(types) != len(tasks) or not set(types) <= set(TASK_TYPES):
+        raise ConfigError(f"task_types must be one of {TASK_TYPES} per task, got {list(types)}.")
+    model = _build(name, input_dim, tasks, params)
+    model.task_types = types
+    if "regression" in types:  # binary-only networks keep the state_dict of earlier versions
+        heads(model).scale_outputs(torch.zeros(len(tasks)), torch.ones(len(tasks)))
+    return model
+
+
+def heads(model: nn.Module) -> nn.Module:
+    """The multi-task network inside ``model`` (behind its numeric embedding, if any)."""
+    return model.network if isinstance(model, EmbeddedNumbers) else model
+
+
+def standardise_outputs(model: nn.Module, labels: torch.Tensor) -> None:
+    """Set each regression task's output shift and scale to its training labels' mean and std
+    (a network without regression tasks is left as it is)."""
+    network = heads(model)
+    if not hasattr(network, "output_scale"):
+        return
+    regression = torch.tensor([t == "regression" for t in model.task_types])
+    mean, std = labels.mean(0).cpu(), labels.std(0).clamp_min(1e-6).cpu()
+    network.scale_outputs(torch.where(regression, mean, 0.0), torch.where(regression, std, 1.0))
+
+
+def _build(
+    name: str, input_dim: InputSpec, tasks: Sequence[str], params: Mapping | ModelParams
+) -> nn.Module:
     if name not in NETWORKS:
         raise ConfigError(f"{name!r} is not a network; networks: {', '.join(NETWORKS)}.")
     p = model_params(name, params)

@@ -2,7 +2,8 @@
 
 Every model against the single-task baseline and against the GBDT bar, and the focus model
 (PLE) against every other: the test AUC difference of the seed-mean predictions, its 95 %
-DeLong interval and p-value, Holm-adjusted over all comparisons and tasks, and the difference
+DeLong interval and p-value (for a regression task: the MSE difference and its paired
+interval), Holm-adjusted over all comparisons and tasks, and the difference
 of each seed on its own.
 """
 
@@ -15,7 +16,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from census_mtl.config.project import Compare
-from census_mtl.paired import delong, holm
+from census_mtl.paired import delong, holm, paired_mse
 
 
 def comparison_pairs(models: Sequence[str], settings: Compare) -> list[tuple[str, str]]:
@@ -41,19 +42,30 @@ def seed_columns(predictions: pd.DataFrame, task: str) -> dict[int, np.ndarray]:
     }
 
 
-def _per_seed(labels: np.ndarray, a: dict, b: dict) -> list[float]:
-    return [
-        roc_auc_score(labels, a[s]) - roc_auc_score(labels, b[s]) for s in sorted(set(a) & set(b))
-    ]
+def _mse(labels: np.ndarray, values: np.ndarray) -> float:
+    return float(((values - labels) ** 2).mean())
+
+
+SCORES = {"auc": roc_auc_score, "mse": _mse}
+
+
+def _per_seed(labels: np.ndarray, a: dict, b: dict, metric: str) -> list[float]:
+    score = SCORES[metric]
+    return [score(labels, a[s]) - score(labels, b[s]) for s in sorted(set(a) & set(b))]
+
+
+def better(row: Mapping) -> bool:
+    """Whether ``a`` scores better than ``b`` in a paired row (higher AUC, lower MSE)."""
+    return row["difference"] > 0 if row["metric"] == "auc" else row["difference"] < 0
 
 
 def _verdict(a: str, b: str, task: str, row: Mapping, alpha: float) -> str:
     head = (
-        f"{a} vs {b}, {task}: {row['difference']:+.4f} "
+        f"{a} vs {b}, {task}{' MSE' if row['metric'] == 'mse' else ''}: {row['difference']:+.4f} "
         f"[{row['low']:+.4f}, {row['high']:+.4f}], p = {row['p_holm']:.2g}"
     )
     if row["p_holm"] < alpha:
-        return f"{head}: {a if row['difference'] > 0 else b} is better"
+        return f"{head}: {a if better(row) else b} is better"
     if row["p"] < alpha:  # the unadjusted interval excludes 0, the family-wise test does not
         return f"{head}: not significant after Holm's correction (unadjusted p = {row['p']:.2g})"
     return f"{head}: no significant difference"
@@ -62,24 +74,29 @@ def _verdict(a: str, b: str, task: str, row: Mapping, alpha: float) -> str:
 def paired_table(
     predictions: Mapping[str, pd.DataFrame],
     labels: pd.DataFrame,
-    tasks: Sequence[str],
+    tasks: Mapping[str, str],
     settings: Compare,
 ) -> pd.DataFrame:
-    """One row per comparison and task, with Holm-adjusted p-values and a verdict."""
+    """One row per comparison and task (``tasks``: name to type), with Holm-adjusted p-values
+    and a verdict: DeLong's test of AUC for a binary task, the paired MSE test otherwise."""
     rows = []
     for a, b in comparison_pairs(list(predictions), settings):
-        for task in tasks:
+        for task, kind in tasks.items():
             y = labels[f"y__{task}"].to_numpy()
             seeds_a, seeds_b = (
                 seed_columns(predictions[a], task),
                 seed_columns(predictions[b], task),
             )
             mean_a, mean_b = np.mean(list(seeds_a.values()), 0), np.mean(list(seeds_b.values()), 0)
-            test = delong(y, mean_a, mean_b)
+            metric = "auc" if kind == "binary" else "mse"
+            test = delong(y, mean_a, mean_b) if metric == "auc" else paired_mse(y, mean_a, mean_b)
+            score_a, score_b = (
+                (test.auc_a, test.auc_b) if metric == "auc" else (test.mse_a, test.mse_b)
+            )
             rows.append(
-                {"a": a, "b": b, "task": task, "auc_a": test.auc_a, "auc_b": test.auc_b,
-                 "difference": test.difference, "low": test.low, "high": test.high, "p": test.p,
-                 "per_seed": _per_seed(y, seeds_a, seeds_b)}
+                {"a": a, "b": b, "task": task, "metric": metric, "score_a": score_a,
+                 "score_b": score_b, "difference": test.difference, "low": test.low,
+                 "high": test.high, "p": test.p, "per_seed": _per_seed(y, seeds_a, seeds_b, metric)}
             )  # fmt: skip
     table = pd.DataFrame(rows)
     table["p_holm"] = holm(table["p"].tolist())

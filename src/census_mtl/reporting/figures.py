@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -23,23 +24,26 @@ def auc_by_model(table: pd.DataFrame, tasks: Sequence[str]) -> Figure:
     """
     fig, panels = _panels(tasks, 5.5, 3.8)
     for ax, task in panels:
-        auc = table[f"auc_{task}"]
-        errors = [auc - table[f"auc_ci_low_{task}"], table[f"auc_ci_high_{task}"] - auc]
-        ax.errorbar(table["model"], auc, yerr=errors, fmt="o", capsize=4, color="#4C72B0")
+        score = "auc" if f"auc_{task}" in table else "mse"  # a regression task: test MSE
+        value = table[f"{score}_{task}"]
+        errors = [value - table[f"{score}_ci_low_{task}"], table[f"{score}_ci_high_{task}"] - value]
+        ax.errorbar(table["model"], value, yerr=errors, fmt="o", capsize=4, color="#4C72B0")
         ax.grid(axis="y", alpha=0.3)
-        ax.set_ylabel("test AUC (axis zoomed to the intervals)")
-        ax.set_title(f"{task}: test AUC, 95 % CI")
+        ax.set_ylabel(f"test {score.upper()} (axis zoomed to the intervals)")
+        ax.set_title(f"{task}: test {score.upper()}, 95 % CI")
         ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     return fig
 
 
 def roc_curves(curves: Mapping[str, pd.DataFrame], tasks: Sequence[str]) -> Figure:
-    """ROC curves on the test split, one panel per task, one line per model."""
+    """ROC curves on the test split, one panel per binary task, one line per model."""
+    tasks = [t for t in tasks if all(f"tpr_{t}" in c for c in curves.values())] or list(tasks[:1])
     fig, panels = _panels(tasks, 5, 4.5)
     for ax, task in panels:
         for name, curve in curves.items():
-            ax.plot(curve["fpr"], curve[f"tpr_{task}"], label=name, linewidth=1.2)
+            if f"tpr_{task}" in curve:
+                ax.plot(curve["fpr"], curve[f"tpr_{task}"], label=name, linewidth=1.2)
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=0.8)
         ax.set(title=f"{task}: ROC", xlabel="false-positive rate", ylabel="true-positive rate")
         ax.legend(loc="lower right", fontsize=8)
@@ -48,14 +52,44 @@ def roc_curves(curves: Mapping[str, pd.DataFrame], tasks: Sequence[str]) -> Figu
 
 
 def training_curves(histories: Mapping[str, pd.DataFrame], tasks: Sequence[str]) -> Figure:
-    """Validation AUC per epoch, mean over seeds, one panel per task, one line per model."""
+    """Validation AUC (R² of a regression task) per epoch, mean over seeds, one panel per task,
+    one line per model."""
     fig, panels = _panels(tasks, 5, 4)
     for ax, task in panels:
+        score = "auc"
         for name, history in histories.items():
-            mean = history.groupby("epoch")[f"val_auc_{task}"].mean()
+            score = "auc" if f"val_auc_{task}" in history else "r2"
+            mean = history.groupby("epoch")[f"val_{score}_{task}"].mean()
             ax.plot(mean.index, mean.to_numpy(), marker="o", markersize=3, label=name)
-        ax.set(title=f"{task}: validation AUC", xlabel="epoch", ylabel="AUC")
+        label = "AUC" if score == "auc" else "R²"
+        ax.set(title=f"{task}: validation {label}", xlabel="epoch", ylabel=label)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def gate_heatmaps(gates: Mapping[str, dict]) -> Figure:
+    """Each gated model's mean gate weight per expert on the test split, one panel per level:
+    rows are gates, columns experts; a blank cell is an expert the gate may not use."""
+    panels = [(m, lv, g) for m, levels in gates.items() for lv, g in levels.items() if lv != "seed"]
+    if not panels:
+        fig = plt.figure(figsize=(5, 1))
+        fig.text(0.5, 0.5, "no gated model in this comparison", ha="center")
+        return fig
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 1.3 + 0.9 * len(panels) * 1.6),
+                             squeeze=False)  # fmt: skip
+    for ax, (model, level, by_gate) in zip(axes[:, 0], panels, strict=True):
+        experts = list(next(iter(by_gate.values()))["mean_weight"])
+        weights = np.array([[g["mean_weight"][e] if g["allowed"][e] else np.nan for e in experts]
+                            for g in by_gate.values()])  # fmt: skip
+        ax.imshow(weights, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+        for (i, j), w in np.ndenumerate(weights):
+            if not np.isnan(w):
+                ax.text(j, i, f"{w:.2f}", ha="center", va="center", fontsize=8,
+                        color="white" if w < 0.5 else "black")  # fmt: skip
+        ax.set_xticks(range(len(experts)), experts, fontsize=8, rotation=30)
+        ax.set_yticks(range(len(by_gate)), [f"{g} gate" for g in by_gate], fontsize=8)
+        ax.set_title(f"{model}, {level} (seed {gates[model]['seed']})", fontsize=9)
     fig.tight_layout()
     return fig

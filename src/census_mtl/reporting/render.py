@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
+from census_mtl.reporting.table import SECONDARY
+
 INTRO = (
     "Test split: half of the data set's test file (the other half is validation), never used for "
     "model selection. A model's AUC is the "
@@ -23,10 +25,21 @@ INTRO = (
 )
 
 
+def _item(line: str) -> str:
+    """A Markdown list line as an HTML list item (bold marks dropped)."""
+    return f"<li>{html.escape(line.removeprefix('- ').replace('**', ''))}</li>"
+
+
+def score_of(r: pd.Series, t: str) -> str:
+    """A task's headline metric in the table: ``auc`` (binary) or ``mse`` (regression)."""
+    return "auc" if f"auc_{t}" in r else "mse"
+
+
 def _auc(r: pd.Series, t: str) -> str:
+    s = score_of(r, t)
     return (
-        f"{r[f'auc_{t}']:.5f} ± {r[f'auc_std_{t}']:.5f} "
-        f"[{r[f'auc_ci_low_{t}']:.4f}, {r[f'auc_ci_high_{t}']:.4f}]"
+        f"{r[f'{s}_{t}']:.5f} ± {r[f'{s}_std_{t}']:.5f} "
+        f"[{r[f'{s}_ci_low_{t}']:.4f}, {r[f'{s}_ci_high_{t}']:.4f}]"
     )
 
 
@@ -34,20 +47,22 @@ def _gain(r: pd.Series, t: str) -> str:
     if pd.isna(r[f"gain_low_{t}"]):  # the baseline itself
         return ""
     star = "*" if r[f"gain_sign_{t}"] else ""
-    return (
-        f"{100 * r[f'gain_{t}']:+.2f}{star} "
-        f"[{100 * r[f'gain_low_{t}']:+.2f}, {100 * r[f'gain_high_{t}']:+.2f}]"
-    )
+    # AUC points times 100; MSE as it is (baseline's minus the model's)
+    scale, form = (100, "+.2f") if score_of(r, t) == "auc" else (1, "+.4g")
+    gain, low, high = (scale * r[f"{c}_{t}"] for c in ("gain", "gain_low", "gain_high"))
+    return f"{gain:{form}}{star} [{low:{form}}, {high:{form}}]"
 
 
 def _ensemble(r: pd.Series, tasks: Sequence[str], width: int) -> list[str] | None:
-    if f"ensemble_auc_{tasks[0]}" not in r or pd.isna(r[f"ensemble_auc_{tasks[0]}"]):
+    first = f"ensemble_{score_of(r, tasks[0])}_{tasks[0]}"
+    if first not in r or pd.isna(r[first]):
         return None
     cells = [f"{r['model']}, ensemble of {r['seeds']}", "", "", "", ""]
     cells += [
-        f"{r[f'ensemble_auc_{t}']:.5f} [{r[f'ensemble_auc_ci_low_{t}']:.4f}, "
-        f"{r[f'ensemble_auc_ci_high_{t}']:.4f}]"
+        f"{r[f'ensemble_{s}_{t}']:.5f} [{r[f'ensemble_{s}_ci_low_{t}']:.4f}, "
+        f"{r[f'ensemble_{s}_ci_high_{t}']:.4f}]"
         for t in tasks
+        for s in [score_of(r, t)]
     ]
     return cells + [""] * (width - len(cells))
 
@@ -57,7 +72,8 @@ def _cells(
 ) -> tuple[list[str], list[list[str]]]:
     gains = [t for t in tasks if f"gain_{t}" in table]
     header = ["model", "parameters", "train s", "s/epoch", "best epochs"]
-    header += [f"{t} AUC" for t in tasks] + [f"{t} gain" for t in gains]
+    header += [f"{t} {score_of(table.iloc[0], t).upper()}" for t in tasks]
+    header += [f"{t} gain" for t in gains]
     header += ["seesaw"] if "seesaw" in table else []
     rows = []
     for _, r in table.iterrows():
@@ -87,14 +103,15 @@ def _paired(paired: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+NAMES = {"pr_auc": "PR-AUC", "log_loss": "log-loss", "r2": "R²", "mae": "MAE"}
+
+
 def _secondary(table: pd.DataFrame, tasks: Sequence[str]) -> tuple[list[str], list[list[str]]]:
-    header = [
-        "model",
-        *(f"{t} {m}" for t in tasks for m in ("PR-AUC", "log-loss")),
-        "inference rows/s",
-    ]
+    first = table.iloc[0]
+    metrics = [(t, m) for t in tasks for m in SECONDARY[score_of(first, t)]]
+    header = ["model", *(f"{t} {NAMES[m]}" for t, m in metrics), "inference rows/s"]
     rows = [
-        [r["model"], *(f"{r[f'{m}_{t}']:.4f}" for t in tasks for m in ("pr_auc", "log_loss")),
+        [r["model"], *(f"{r[f'{m}_{t}']:.4f}" for t, m in metrics),
          f"{r['inference_rows_per_s']:,.0f}"]
         for _, r in table.iterrows()
     ]  # fmt: skip
@@ -141,11 +158,15 @@ def provenance(run_info: Mapping[str, str], seeds: Sequence[int]) -> str:
 def markdown_report(
     tables: Mapping[str, pd.DataFrame], tasks: Sequence[str], figures: Mapping[str, str],
     links: Mapping[str, str], references: Mapping[str, Mapping[str, float]], header: str,
+    sections: Mapping[str, list[str]] | None = None,
 ) -> str:  # fmt: skip
-    """Markdown with the tables; ``figures`` maps captions to PNG paths beside the report."""
+    """Markdown with the tables; ``figures`` maps captions to PNG paths beside the report;
+    ``sections`` are titled lists of Markdown lines after the first table."""
     table, paired = tables["models"], tables["paired"]
     parts = ["# Model comparison", "", f"*{header}*", "", INTRO, ""]
     parts += [_markdown_table(*_cells(table, tasks, references)), ""]
+    for title, lines in (sections or {}).items():
+        parts += [f"## {title}", "", *lines, ""]
     parts += ["## Paired differences", "", PAIRED, "", _markdown_table(*_paired(paired)), ""]
     parts += ["## Other test metrics", "", _markdown_table(*_secondary(table, tasks)), ""]
     parts += [f"## {caption}\n\n![{caption}]({path})\n" for caption, path in figures.items()]
@@ -157,6 +178,7 @@ def markdown_report(
 def html_report(
     tables: Mapping[str, pd.DataFrame], tasks: Sequence[str], figures: Mapping[str, Figure],
     links: Mapping[str, str], references: Mapping[str, Mapping[str, float]], header: str,
+    sections: Mapping[str, list[str]] | None = None,
 ) -> str:  # fmt: skip
     """One HTML page with every table and figure inline; it loads nothing from elsewhere."""
     table, paired = tables["models"], tables["paired"]
@@ -168,6 +190,10 @@ def html_report(
     tuning = "".join(
         f"<li><a href='{html.escape(p)}'>{html.escape(n)}</a></li>" for n, p in links.items()
     )
+    notes = "".join(
+        f"<h2>{html.escape(title)}</h2><ul>{''.join(map(_item, lines))}</ul>"
+        for title, lines in (sections or {}).items()
+    )
     style = (
         "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}"
         "table{border-collapse:collapse;margin:1em 0;font-size:14px}"
@@ -178,7 +204,7 @@ def html_report(
         "<!doctype html><html><head><meta charset='utf-8'><title>census-mtl: model comparison"
         f"</title><style>{style}</style></head><body><h1>Model comparison</h1>"
         f"<p><em>{html.escape(header)}</em></p><p>{html.escape(INTRO)}</p>"
-        f"{_html_table(*_cells(table, tasks, references))}"
+        f"{_html_table(*_cells(table, tasks, references))}{notes}"
         f"<h2>Paired differences</h2><p>{html.escape(PAIRED)}</p>{_html_table(*_paired(paired))}"
         f"<h2>Other test metrics</h2>{_html_table(*_secondary(table, tasks))}{images}"
         + (f"<h2>Tuning</h2><ul>{tuning}</ul>" if tuning else "")

@@ -6,6 +6,11 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from census_mtl.reporting.comparisons import better
+
+# The other metrics of a binary (AUC) and a regression (MSE) task.
+SECONDARY = {"auc": ("pr_auc", "log_loss"), "mse": ("r2", "mae")}
+
 
 def _model_row(name: str, m: dict, training: dict) -> dict:
     runs = training["runs"]
@@ -19,19 +24,20 @@ def _model_row(name: str, m: dict, training: dict) -> dict:
         "inference_rows_per_s": m["inference_rows_per_s"],
     }
     for task, t in m["test"].items():
+        score = "auc" if "auc" in t else "mse"  # a binary or a regression task
         row |= {
-            f"auc_{task}": t["auc"],
-            f"auc_std_{task}": t["auc_std"],
-            f"auc_ci_low_{task}": t["auc_ci_low"],
-            f"auc_ci_high_{task}": t["auc_ci_high"],
-            f"pr_auc_{task}": t["pr_auc"],
-            f"log_loss_{task}": t["log_loss"],
+            f"{score}_{task}": t[score],
+            f"{score}_std_{task}": t[f"{score}_std"],
+            f"{score}_ci_low_{task}": t[f"{score}_ci_low"],
+            f"{score}_ci_high_{task}": t[f"{score}_ci_high"],
+            **{f"{k}_{task}": t[k] for k in SECONDARY[score]},
         }
     for task, t in m.get("ensemble", {}).items():
+        score = "auc" if "auc" in t else "mse"
         row |= {
-            f"ensemble_auc_{task}": t["auc"],
-            f"ensemble_auc_ci_low_{task}": t["auc_ci_low"],
-            f"ensemble_auc_ci_high_{task}": t["auc_ci_high"],
+            f"ensemble_{score}_{task}": t[score],
+            f"ensemble_{score}_ci_low_{task}": t[f"{score}_ci_low"],
+            f"ensemble_{score}_ci_high_{task}": t[f"{score}_ci_high"],
         }
     return row
 
@@ -42,10 +48,11 @@ def comparison_table(
     paired: pd.DataFrame,
     baseline: str,
 ) -> pd.DataFrame:
-    """One row per model; AUC columns are means over seeds, gains are paired differences.
+    """One row per model; AUC (MSE) columns are means over seeds, gains are paired differences.
 
     The MTL gain of a model on a task is the AUC difference of its seed-mean predictions to the
-    single-task baseline's on the same rows, with its DeLong interval; it counts as a gain or a
+    single-task baseline's on the same rows, with its DeLong interval (for a regression task,
+    the baseline's MSE minus the model's: positive is better, as for AUC); it counts as a gain or a
     loss only where the Holm-adjusted paired test is significant. A model with a significant
     gain on one task and a significant loss on another shows the seesaw phenomenon.
     """
@@ -56,10 +63,14 @@ def comparison_table(
     if against is None or baseline not in table.index:
         return table.reset_index()
     for task in tasks:
-        for column, source in (("gain", "difference"), ("gain_low", "low"), ("gain_high", "high")):
+        regression = f"mse_{task}" in table
+        sources = (("gain", "difference"), ("gain_low", "high" if regression else "low"),
+                   ("gain_high", "low" if regression else "high"))  # fmt: skip
+        for column, source in sources:
             itself = 0.0 if column == "gain" else float("nan")  # the baseline against itself
+            sign = -1.0 if regression else 1.0  # lower MSE is the gain
             table[f"{column}_{task}"] = [
-                against[source].get((m, task), itself if m == baseline else float("nan"))
+                sign * against[source].get((m, task), float("nan")) if m != baseline else itself
                 for m in table.index
             ]
         table[f"gain_sign_{task}"] = [
@@ -75,4 +86,4 @@ def _sign(against: pd.DataFrame, model: str, task: str) -> int:
     if (model, task) not in against.index:
         return 0
     row = against.loc[(model, task)]
-    return int(row["significant"]) * (1 if row["difference"] > 0 else -1)
+    return int(row["significant"]) * (1 if better(row) else -1)

@@ -10,6 +10,7 @@ import lightgbm as lgb
 import numpy as np
 
 from census_mtl.config import GBDTParams, Training
+from census_mtl.metrics import score_name
 from census_mtl.models.gbdt import lightgbm_params, tree_columns
 from census_mtl.models.inputs import FeatureLayout
 from census_mtl.training.data import TensorData
@@ -21,11 +22,12 @@ def _features(data: TensorData, columns: list[int]) -> np.ndarray:
 
 
 def fit_task(params: GBDTParams, settings: Training, seed: int, train: lgb.Dataset,
-             validation: lgb.Dataset) -> tuple[lgb.Booster, list[float]]:  # fmt: skip
-    """One task's booster, cut at its best validation round, and its AUC per round."""
+             validation: lgb.Dataset, kind: str) -> tuple[lgb.Booster, list[float]]:  # fmt: skip
+    """One task's booster, cut at its best validation round, and its validation score per
+    round: AUC of a binary task, R² (1 - L2 / label variance) of a regression task."""
     record: dict = {}
     booster = lgb.train(
-        lightgbm_params(params, seed, settings.num_threads),
+        lightgbm_params(params, seed, settings.num_threads, kind),
         train,
         num_boost_round=params.max_rounds,
         valid_sets=[validation],
@@ -35,11 +37,15 @@ def fit_task(params: GBDTParams, settings: Training, seed: int, train: lgb.Datas
             lgb.record_evaluation(record),
         ],
     )
-    return booster, record["validation"]["auc"]
+    if kind == "binary":
+        return booster, record["validation"]["auc"]
+    variance = float(np.var(validation.get_label()))
+    return booster, [1.0 - l2 / variance for l2 in record["validation"]["l2"]]
 
 
 def fit_gbdt(params: GBDTParams, settings: Training, seed: int, tasks: list[str],
              layout: FeatureLayout, train: TensorData, validation: TensorData,
+             types: list[str] | None = None,
              ) -> tuple[dict[str, str], dict[str, int], list[dict[str, float]]]:  # fmt: skip
     """Text models and best round per task, and one history row per boosting round."""
     columns, categorical = tree_columns(layout)
@@ -54,15 +60,19 @@ def fit_gbdt(params: GBDTParams, settings: Training, seed: int, tasks: list[str]
             x_validation, validation.y[:, i].numpy(), categorical_feature=categorical,
             reference=train_set,
         )  # fmt: skip
-        booster, curves[task] = fit_task(params, settings, seed, train_set, validation_set)
+        kind = (types or ["binary"] * len(tasks))[i]
+        booster, curves[task] = fit_task(params, settings, seed, train_set, validation_set, kind)
         best[task] = booster.best_iteration
         models[task] = booster.model_to_string(num_iteration=booster.best_iteration)
     rounds = max(len(c) for c in curves.values())
     seconds = (time.perf_counter() - started) / rounds
     history = []
     for r in range(rounds):
-        aucs = {t: float(c[r]) if r < len(c) else math.nan for t, c in curves.items()}
+        scores = {t: float(c[r]) if r < len(c) else math.nan for t, c in curves.items()}
         row = {"epoch": r + 1, "seconds": seconds, "train_loss": math.nan}
-        row |= {f"val_auc_{t}": v for t, v in aucs.items()}
-        history.append(row | {"val_mean_auc": sum(aucs.values()) / len(aucs)})
+        row |= {
+            f"val_{score_name(k)}_{t}": v
+            for (t, v), k in zip(scores.items(), types or ["binary"] * len(tasks), strict=True)
+        }
+        history.append(row | {"val_mean_auc": sum(scores.values()) / len(scores)})
     return models, best, history

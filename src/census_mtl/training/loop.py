@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -18,8 +18,9 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from census_mtl.config.training import Optimizer, Schedule, Training
-from census_mtl.metrics import task_aucs
+from census_mtl.metrics import score_name, validation_scores
 from census_mtl.models.prediction import predict
+from census_mtl.models.registry import heads, standardise_outputs
 from census_mtl.training.checkpoints import Checkpoints
 from census_mtl.training.data import TensorData
 from census_mtl.training.device import resolve_device, set_threads
@@ -114,20 +115,27 @@ def train_epoch(
     return (sums / len(batches)).tolist()  # waits for the device: time the whole epoch
 
 
-def history_row(epoch: int, seconds: float, losses: list[float], aucs: dict) -> dict[str, float]:
-    """An epoch's history row: losses, validation AUC per task and their mean."""
+def history_row(
+    epoch: int, seconds: float, losses: list[float], scores: dict, types: Sequence[str]
+) -> dict[str, float]:
+    """An epoch's history row: losses, each task's validation score (``val_auc_<task>``, or
+    ``val_r2_<task>`` for a regression task) and their mean (``val_mean_auc``)."""
     row = {"epoch": epoch, "seconds": seconds, "train_loss": losses[0]}
-    row |= {f"train_loss_{t}": v for t, v in zip(aucs, losses[1:], strict=True)}
+    row |= {f"train_loss_{t}": v for t, v in zip(scores, losses[1:], strict=True)}
+    names = [f"val_{score_name(k)}_{t}" for t, k in zip(scores, types, strict=True)]
     return (
         row
-        | {f"val_auc_{t}": v for t, v in aucs.items()}
-        | {"val_mean_auc": sum(aucs.values()) / len(aucs)}
+        | dict(zip(names, scores.values(), strict=True))
+        | {"val_mean_auc": sum(scores.values()) / len(scores)}
     )
 
 
-def score_key(metric: str) -> str:
-    """The history column that early stopping (or a tuning objective) reads for ``metric``."""
-    return "val_mean_auc" if metric == "mean_auc" else f"val_auc_{metric}"
+def score_key(metric: str, types: Mapping[str, str] | None = None) -> str:
+    """The history column that early stopping (or a tuning objective) reads for ``metric``:
+    ``mean_auc`` (the mean of the tasks' scores) or a task's name (``types``: task types)."""
+    if metric == "mean_auc":
+        return "val_mean_auc"
+    return f"val_{score_name((types or {}).get(metric, 'binary'))}_{metric}"
 
 
 class _Run:
@@ -135,12 +143,15 @@ class _Run:
 
     def __init__(self, model, settings: Training, seed: int, device: torch.device) -> None:
         self.model, self.settings, self.seed, self.device = model, settings, seed, device
-        self.loss_fn = MultiTaskLoss(model.tasks, settings.loss)
+        self.types = tuple(getattr(model, "task_types", None) or ("binary",) * len(model.tasks))
+        scale = getattr(heads(model), "output_scale", None)
+        self.loss_fn = MultiTaskLoss(model.tasks, settings.loss, self.types, scale)
         self.optimizer = make_optimizer(model.to(device), settings.optimizer)
         self.forward = torch.compile(model) if settings.compile else model  # same parameters
         self.generator = torch.Generator().manual_seed(seed)
         self.progress, self.best_state = Progress(), _clone(model)
         self.scheduler, self.ema = None, None
+        self.log_level = logging.INFO
 
     def prepare(self, rows: int) -> None:
         """The learning-rate schedule and the weight average, once the data size is known."""
@@ -178,11 +189,11 @@ class _Run:
                              self.optimizer, f"epoch {progress.epoch}", hook)  # fmt: skip
         seconds = time.perf_counter() - started
         probs = predict(self.scored, validation.x, settings.eval_batch_size)
-        aucs = task_aucs(validation.y, probs, model.tasks)
-        row = history_row(progress.epoch, seconds, losses, aucs)
-        _log_epoch(row, model.tasks)
-        stopping = settings.early_stopping
-        if progress.record(row, row[score_key(stopping.metric)], stopping.patience):
+        scores = validation_scores(validation.y, probs, model.tasks, self.types)
+        row = history_row(progress.epoch, seconds, losses, scores, self.types)
+        _log_epoch(row, model.tasks, self.types, self.log_level)
+        stopping, types = settings.early_stopping, dict(zip(model.tasks, self.types, strict=True))
+        if progress.record(row, row[score_key(stopping.metric, types)], stopping.patience):
             self.best_state = _clone(self.scored)
         return row
 
@@ -215,15 +226,17 @@ class _Run:
 def fit(
     model: torch.nn.Module, train: TensorData, validation: TensorData, settings: Training,
     seed: int, checkpoints: Checkpoints | None = None, fingerprint: str = "",
-    on_epoch_end: Callable[[dict[str, float]], None] | None = None,
+    on_epoch_end: Callable[[dict[str, float]], None] | None = None, log_epochs: bool = True,
 ) -> FitResult:  # fmt: skip
     """Train ``model`` (built after ``torch.manual_seed(seed)``) and return its best epoch.
 
     ``on_epoch_end`` receives each epoch's history row once its checkpoint is written; an
-    exception it raises (Optuna's ``TrialPruned``, say) stops the training there.
+    exception it raises (Optuna's ``TrialPruned``, say) stops the training there. Without
+    ``log_epochs`` the epochs are logged at debug level (benchmarks of many small fits).
     """
     device = resolve_device(settings.device)
     set_threads(settings.num_threads)
+    standardise_outputs(model, train.y)  # before the loss reads the scales; a resume restores them
     run = _Run(model, settings, seed, device)
     run.prepare(len(train))
     if checkpoints is not None and settings.resume:
@@ -231,8 +244,9 @@ def fit(
         if saved is not None:
             run.restore(saved)
     train, validation = train.to(device), validation.to(device)
-    logger.info("Training on %s: %d rows, batch %d, seed %d.", device, len(train),
-                settings.batch_size, seed)  # fmt: skip
+    run.log_level = logging.INFO if log_epochs else logging.DEBUG
+    logger.log(run.log_level, "Training on %s: %d rows, batch %d, seed %d.", device, len(train),
+               settings.batch_size, seed)  # fmt: skip
     while not run.finished:
         row = run.epoch(train, validation)
         if checkpoints is not None:
@@ -244,7 +258,10 @@ def fit(
     return FitResult(best, run.progress.best_epoch, run.progress.history)
 
 
-def _log_epoch(row: dict[str, float], tasks: list[str]) -> None:
-    aucs = ", ".join(f"{t} {row[f'val_auc_{t}']:.4f}" for t in tasks)
-    logger.info("epoch %d: loss %.4f, validation AUC %s (%.1fs)",
-                row["epoch"], row["train_loss"], aucs, row["seconds"])  # fmt: skip
+def _log_epoch(row: dict[str, float], tasks: list[str], types: Sequence[str], level: int) -> None:
+    scores = ", ".join(
+        f"{t} {score_name(k).upper()} {row[f'val_{score_name(k)}_{t}']:.4f}"
+        for t, k in zip(tasks, types, strict=True)
+    )
+    logger.log(level, "epoch %d: loss %.4f, validation %s (%.1fs)",
+               row["epoch"], row["train_loss"], scores, row["seconds"])  # fmt: skip

@@ -85,7 +85,9 @@ def test_pairs_cover_baseline_bar_and_focus_once():
 def test_paired_table_finds_the_seesaw(datasets, tmp_path):
     compare = validate(Compare, settings(tmp_path), "compare")
     preds = {k.split(".")[0]: v for k, v in datasets.items() if k.endswith("test_predictions")}
-    paired = paired_table(preds, LABELS, TASKS, compare).set_index(["a", "b", "task"])
+    paired = paired_table(preds, LABELS, dict.fromkeys(TASKS, "binary"), compare).set_index(
+        ["a", "b", "task"]
+    )
     gain = paired.loc[("ple", "single_task", "income")]
     assert gain["difference"] > 0 and gain["significant"] and gain["low"] > 0
     assert "ple is better" in gain["verdict"] and len(gain["per_seed"]) == 2
@@ -113,14 +115,17 @@ def test_report_pages_and_figures(datasets, tmp_path):
     header = "Run 2026-01-02 03:04 UTC, commit abc1234, Kedro environment 'sample'; data: toy"
     assert f"*{header}; seeds 1, 2.*" in markdown and html.escape(header) in page
     assert list(table["model"]) == list(AUCS)
-    assert len(figures) == 3 and all(isinstance(f, Figure) for f in figures)
+    assert len(figures) == 4 and all(isinstance(f, Figure) for f in figures)
     assert "| ple | 1,234 | 12 | 1.50 | 4,5 | 0.95100 ± 0.00100 [0.9480, 0.9540]" in markdown
     assert "| ple, ensemble of 2 |" in markdown
     assert "| PLE paper (published) |" in markdown and "0.9522" in markdown
     assert "## Paired differences" in markdown and "ple vs single_task" in markdown
     assert "![Test AUC by model and task](figures/auc_by_model.png)" in markdown
     assert "**seesaw**" in markdown
-    assert page.count("data:image/png;base64,") == 3
+    assert page.count("data:image/png;base64,") == 4
+    assert "## Where multi-task learning gained or lost against single_task" in markdown
+    assert "- **Seesaw** (a significant gain on one task and loss on another):" in markdown
+    assert "## What the gates do\n\n- No gated model in this run." in markdown
     assert not re.search(r"(src|href)=['\"]https?://", page)  # self-contained: nothing fetched
     assert set(paired["verdict"].str.contains(" vs ")) == {True}
 
@@ -139,6 +144,7 @@ def test_verdict_says_when_only_the_unadjusted_test_is_significant():
     from census_mtl.reporting.comparisons import _verdict
 
     row = {"difference": -0.0011, "low": -0.002, "high": -0.0002, "p": 0.013, "p_holm": 0.3}
+    row |= {"metric": "auc"}
     assert _verdict("ple", "gbdt", "income", row, 0.05) == (
         "ple vs gbdt, income: -0.0011 [-0.0020, -0.0002], p = 0.3: not significant after "
         "Holm's correction (unadjusted p = 0.013)"
@@ -146,3 +152,6 @@ def test_verdict_says_when_only_the_unadjusted_test_is_significant():
     assert _verdict("ple", "gbdt", "income", row | {"p_holm": 0.01}, 0.05).endswith(
         "gbdt is better"
     )
+    mse = row | {"p_holm": 0.01, "metric": "mse"}  # a regression task: lower MSE is better
+    assert _verdict("ple", "gbdt", "age", mse, 0.05).startswith("ple vs gbdt, age MSE: -0.0011")
+    assert _verdict("ple", "gbdt", "age", mse, 0.05).endswith("ple is better")

@@ -37,7 +37,7 @@ def test_metrics_per_task_per_seed_and_their_mean(trained, inputs, caplog):
         assert metrics["test"][task]["positive_rate"] == pytest.approx(test[f"y__{task}"].mean())
     with caplog.at_level("INFO"):
         narrow = auc_by_task(metrics)  # the narrow DVC metrics file: the mean AUC and nothing else
-    assert "mmoe: test AUC income 0." in caplog.text and "(2 seeds)" in caplog.text
+    assert "mmoe: test income AUC 0." in caplog.text and "(2 seeds)" in caplog.text
     assert narrow == {t: metrics["test"][t]["auc"] for t in ("income", "marital")}
     assert metrics["parameters"] > 0 and metrics["inference_rows_per_s"] > 0
     assert list(roc.columns) == ["fpr", "tpr_income", "tpr_marital"] and len(roc) == 11
@@ -51,3 +51,42 @@ def test_each_task_is_scored_on_its_own(trained, inputs):
     income, marital = (metrics["runs"][0][t]["auc"] for t in ("income", "marital"))
     assert income != pytest.approx(marital)
     assert 0.5 < income < 1 and 0.5 < marital < 1
+
+
+PLE = {
+    "name": "ple",
+    "levels": [{"experts_per_task": 1, "shared_experts": 1, "expert_hidden_units": [8]}] * 2,
+    "tower_hidden_units": [4],
+}
+
+
+def test_gates_weigh_only_allowed_experts_and_sum_to_one(inputs):
+    train, test, layout = inputs
+    model, _, _ = train_model(train, test, layout, PLE, {"seeds": [3], "max_epochs": 1}, DEFAULTS)
+    metrics = evaluate_model(model, test, layout, EVALUATION | {"unused_expert_threshold": 0.3})[0]
+    gates = metrics["gates"]
+    assert gates["seed"] == 3 and set(gates) == {"seed", "level1", "level2"}
+    assert list(gates["level1"]) == ["income", "marital", "shared"]  # the last level: no shared
+    assert list(gates["level2"]) == ["income", "marital"]
+    assert [e for e, a in gates["level2"]["income"]["allowed"].items() if a] == [
+        "income.0",
+        "shared.0",
+    ]
+    assert all(gates["level1"]["shared"]["allowed"].values())  # the shared gate sees every expert
+    for level in ("level1", "level2"):
+        for gate in gates[level].values():
+            allowed = [e for e, a in gate["allowed"].items() if a]
+            forbidden = [e for e, a in gate["allowed"].items() if not a]
+            assert sum(gate["mean_weight"][e] for e in allowed) == pytest.approx(1.0, abs=1e-5)
+            assert all(gate["mean_weight"][e] == 0.0 for e in forbidden)
+            assert all(gate["utilisation"][e] == 0.0 for e in forbidden)
+            assert sum(gate["utilisation"].values()) == pytest.approx(1.0)
+            assert gate["unused"] == {e: gate["mean_weight"][e] < 0.3 for e in allowed}
+            assert 0.0 <= gate["entropy"] <= gate["max_entropy"] + 1e-6
+
+
+def test_mmoe_gates_share_every_expert(trained, inputs):
+    _, test, layout = inputs
+    gates = evaluate_model(trained, test, layout, EVALUATION)[0]["gates"]
+    assert list(gates) == ["seed", "level1"] and list(gates["level1"]) == ["income", "marital"]
+    assert list(gates["level1"]["income"]["mean_weight"]) == ["shared.0", "shared.1"]

@@ -3,7 +3,7 @@ import tempfile
 import pytest
 
 from census_mtl.config import ConfigError
-from census_mtl.metrics import task_aucs
+from census_mtl.metrics import validation_scores
 from census_mtl.models import ArtifactError, FeatureLayout, ModelArtifact, predict
 from census_mtl.pipelines.train.nodes import train_model as _train_model
 from census_mtl.training.checkpoints import Checkpoints
@@ -19,11 +19,14 @@ MODEL = {
 }
 
 
-def train_model(train, validation, layout, model, training, defaults, folder=None):
-    """The node, behind the shared encoder, with a fresh checkpoint folder unless ``folder``."""
+def train_model(train, validation, layout, model, training, defaults, folder=None, tasks=None):
+    """The node, behind the shared encoder, with a fresh checkpoint folder unless ``folder``;
+    ``tasks``: ``preprocess.tasks`` (default: every task binary)."""
     checkpoints = Checkpoints(folder or tempfile.mkdtemp())
     encoder = preprocessor()
-    return _train_model(train, validation, layout, encoder, checkpoints, model, training, defaults)
+    return _train_model(
+        train, validation, layout, encoder, checkpoints, model, training, defaults, tasks or {}
+    )
 
 
 DEFAULTS = {
@@ -53,7 +56,7 @@ def test_trains_once_per_seed(inputs, tmp_path):
         assert run["best_epoch"] in (1, 2, 3)
         assert run["validation_auc"]["marital"] > 0.8
         model = artifact.network(i)
-        aucs = task_aucs(data.y, predict(model, data.x), model.tasks)
+        aucs = validation_scores(data.y, predict(model, data.x), model.tasks, model.task_types)
         assert aucs == pytest.approx(run["validation_auc"])
     assert summary["runs"][0]["validation_auc"] != summary["runs"][1]["validation_auc"]
     assert {p.name for p in tmp_path.iterdir()} == {"last-seed1.pt", "last-seed2.pt"}
@@ -101,7 +104,9 @@ def test_a_preprocessor_of_another_run_is_refused_before_training(inputs, tmp_pa
     train, validation, layout = inputs
     other = {**preprocessor(), "categories": {**preprocessor()["categories"], "sex": ["F"]}}
     with pytest.raises(ArtifactError, match="different preprocess runs"):
-        _train_model(train, validation, layout, other, Checkpoints(tmp_path), MODEL, {}, DEFAULTS)
+        _train_model(
+            train, validation, layout, other, Checkpoints(tmp_path), MODEL, {}, DEFAULTS, {}
+        )
     assert not list(tmp_path.iterdir())  # no seed was trained
 
 

@@ -115,6 +115,13 @@ def test_bad_settings_are_explained(inputs, tmp_path, tuning, space, message):
         tune(inputs, settings(tmp_path, **tuning), space)
 
 
+def test_a_regression_task_is_refused(inputs, tmp_path):
+    train, validation, layout = inputs
+    ages = [frame.assign(y__marital=40 + 20 * frame["num__age"]) for frame in (train, validation)]
+    with pytest.raises(ConfigError, match=r"binary tasks only; \['marital'\] are regression"):
+        tune((*ages, layout), settings(tmp_path), SPACE)
+
+
 SCRIPT = """
 import json, sys
 import pandas as pd

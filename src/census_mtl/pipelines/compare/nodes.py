@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 from census_mtl.config import validate
 from census_mtl.config.project import Compare
 from census_mtl.reporting.comparisons import paired_table
-from census_mtl.reporting.figures import auc_by_model, roc_curves, training_curves
+from census_mtl.reporting.figures import auc_by_model, gate_heatmaps, roc_curves, training_curves
+from census_mtl.reporting.findings import gate_lines, mtl_findings
 from census_mtl.reporting.render import html_report, markdown_report, provenance
 from census_mtl.reporting.table import comparison_table
 
@@ -20,6 +21,7 @@ FIGURES = {
     "auc_by_model": "Test AUC by model and task",
     "roc_curves": "ROC curves on the test split",
     "training_curves": "Validation AUC per epoch (networks)",
+    "gate_weights": "Mean gate weight per expert on the test split (gated models)",
 }
 logger = logging.getLogger(__name__)
 
@@ -39,20 +41,29 @@ def _figures(table: pd.DataFrame, data: dict, tasks: list[str]) -> dict[str, Fig
         "auc_by_model": auc_by_model(table, tasks),
         "roc_curves": roc_curves(data["roc_curve"], tasks),
         "training_curves": training_curves(networks, tasks),
+        "gate_weights": gate_heatmaps(_gates(data)),
+    }
+
+
+def _gates(data: dict) -> dict[str, dict]:
+    return {
+        m: metrics["gates"] for m, metrics in data["test_metrics"].items() if "gates" in metrics
     }
 
 
 def compare_models(
     compare: dict, model_input_test: pd.DataFrame, run_info: dict, **datasets: dict | pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame, str, str, Figure, Figure, Figure]:
+) -> tuple[pd.DataFrame, pd.DataFrame, str, str, Figure, Figure, Figure, Figure]:
     """The comparison and paired-difference tables, the Markdown and HTML reports, figures.
 
     ``run_info`` (date, commit, environment, data; from the project's hook) heads the report.
     """
     settings = validate(Compare, compare, "compare")
     data = _by_kind(datasets)
-    tasks = list(next(iter(data["test_metrics"].values()))["test"])
-    paired = paired_table(data["test_predictions"], model_input_test, tasks, settings)
+    first = next(iter(data["test_metrics"].values()))["test"]
+    types = {t: "binary" if "auc" in m else "regression" for t, m in first.items()}
+    tasks = list(types)
+    paired = paired_table(data["test_predictions"], model_input_test, types, settings)
     table = comparison_table(
         data["test_metrics"], data["training_metrics"], paired, settings.baseline
     )
@@ -66,9 +77,15 @@ def compare_models(
     captions = {FIGURES[k]: f"figures/{k}.png" for k in figures}
     seeds = sorted({r["seed"] for m in data["training_metrics"].values() for r in m["runs"]})
     header = provenance(run_info, seeds)
-    markdown = markdown_report(tables, tasks, captions, links, references, header)
+    sections = {
+        f"Where multi-task learning gained or lost against {settings.baseline}": mtl_findings(
+            paired, settings.baseline, settings.focus
+        ),
+        "What the gates do": gate_lines(_gates(data)) or ["- No gated model in this run."],
+    }
+    markdown = markdown_report(tables, tasks, captions, links, references, header, sections)
     embedded = {FIGURES[k]: fig for k, fig in figures.items()}
-    page = html_report(tables, tasks, embedded, links, references, header)
+    page = html_report(tables, tasks, embedded, links, references, header, sections)
     flat = paired.assign(per_seed=[" ".join(f"{d:+.5f}" for d in r) for r in paired["per_seed"]])
     logger.info("Report: %s (and .html)", Path(settings.report_dir) / "compare_report.md")
     return table, flat, markdown, page, *figures.values()

@@ -27,6 +27,7 @@ def create_pipeline(models: Iterable[str]) -> Pipeline:
                     "figure_auc_by_model",
                     "figure_roc_curves",
                     "figure_training_curves",
+                    "figure_gate_weights",
                 ],
                 name="compare_models",
             )

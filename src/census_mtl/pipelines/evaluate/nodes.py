@@ -12,11 +12,15 @@ import torch
 
 from census_mtl.config import validate
 from census_mtl.config.project import Evaluation
-from census_mtl.metrics import pr_points, roc_points, task_metrics
+from census_mtl.metrics import pr_points, regression_metrics, roc_points, task_metrics
 from census_mtl.models import FeatureLayout, ModelArtifact
+from census_mtl.models.gates import gate_usage, levels_of
 from census_mtl.training.data import TensorData, to_tensors
 
-AGGREGATED = ("auc", "auc_ci_low", "auc_ci_high", "pr_auc", "log_loss")
+AGGREGATED = {
+    "binary": ("auc", "auc_ci_low", "auc_ci_high", "pr_auc", "log_loss"),
+    "regression": ("mse", "mse_ci_low", "mse_ci_high", "r2", "mae"),
+}
 logger = logging.getLogger(__name__)
 
 
@@ -33,34 +37,39 @@ def _throughput(predictor, x: torch.Tensor, batch_size: int, repeats: int) -> fl
 def score_runs(
     model: ModelArtifact, data: TensorData, settings: Evaluation, grid: np.ndarray
 ) -> tuple[list[dict], list, list, dict[int, np.ndarray]]:
-    """Each run's test metrics per task, its ROC and PR points on ``grid``, its predictions."""
-    labels, tasks = data.y.numpy(), model.tasks
+    """Each run's test metrics per task, its ROC and PR points on ``grid`` (binary tasks), its
+    predictions (probabilities of binary tasks, values of regression tasks)."""
+    labels = data.y.numpy()
+    binary = [j for j, kind in enumerate(model.types) if kind == "binary"]
     runs, roc, pr, probabilities = [], [], [], {}
     for i, run in enumerate(model.runs):
         probs = model.predictor(i)(data.x, settings.batch_size).numpy()
         runs.append({"seed": run.seed, "best_epoch": run.best_epoch,
-                     **_task_scores(labels, probs, tasks, settings)})  # fmt: skip
-        roc.append([roc_points(labels[:, j], probs[:, j], grid) for j in range(len(tasks))])
-        pr.append([pr_points(labels[:, j], probs[:, j], grid) for j in range(len(tasks))])
+                     **_task_scores(labels, probs, model, settings)})  # fmt: skip
+        roc.append([roc_points(labels[:, j], probs[:, j], grid) for j in binary])
+        pr.append([pr_points(labels[:, j], probs[:, j], grid) for j in binary])
         probabilities[run.seed] = probs
     return runs, roc, pr, probabilities
 
 
-def _task_scores(labels: np.ndarray, probs: np.ndarray, tasks, settings: Evaluation) -> dict:
+def _task_scores(labels: np.ndarray, outputs: np.ndarray, model: ModelArtifact,
+                 settings: Evaluation) -> dict:  # fmt: skip
+    metrics = {"binary": task_metrics, "regression": regression_metrics}
     return {
-        task: task_metrics(labels[:, j], probs[:, j], settings.bootstrap_samples, settings.seed)
-        for j, task in enumerate(tasks)
+        task: metrics[kind](labels[:, j], outputs[:, j], settings.bootstrap_samples, settings.seed)
+        for j, (task, kind) in enumerate(zip(model.tasks, model.types, strict=True))
     }
 
 
-def summarise(runs: list[dict], tasks: tuple[str, ...]) -> dict:
+def summarise(runs: list[dict], tasks: tuple[str, ...], types: tuple[str, ...]) -> dict:
     """Mean and population std over the runs of each aggregated metric, per task."""
     summary = {}
-    for task in tasks:
-        values = {k: [r[task][k] for r in runs] for k in AGGREGATED}
+    for task, kind in zip(tasks, types, strict=True):
+        values = {k: [r[task][k] for r in runs] for k in AGGREGATED[kind]}
         summary[task] = {k: statistics.fmean(v) for k, v in values.items()}
         summary[task] |= {f"{k}_std": statistics.pstdev(v) for k, v in values.items()}
-        summary[task]["positive_rate"] = runs[0][task]["positive_rate"]
+        rate = "positive_rate" if kind == "binary" else "mean_label"
+        summary[task][rate] = runs[0][task][rate]
     return summary
 
 
@@ -79,7 +88,8 @@ def evaluate_model(
     model: ModelArtifact, model_input_test: pd.DataFrame, feature_layout: dict, evaluation: dict
 ) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Test metrics per task for every seed of ``model``, their mean ± std, and the seed
-    ensemble's (the mean of the seeds' probabilities).
+    ensemble's (the mean of the seeds' probabilities); for a gated network, what its gates do
+    on the test rows (``gates``: the best validation seed's, per level and gate).
 
     Returns the metrics, ROC points (true-positive rate per task on a false-positive-rate grid)
     and PR points (precision per task on a recall grid), both averaged over the seeds, and every
@@ -100,24 +110,36 @@ def evaluate_model(
         "inference_rows_per_s": _throughput(
             predictor, data.x, settings.batch_size, settings.throughput_repeats
         ),
-        "test": summarise(runs, tasks),
-        "ensemble": _task_scores(data.y.numpy(), ensemble, tasks, settings),
+        "test": summarise(runs, tasks, model.types),
+        "ensemble": _task_scores(data.y.numpy(), ensemble, model, settings),
         "runs": runs,
     }
+    if model.is_network and levels_of(network := model.network(model.run_index("best"))):
+        metrics["gates"] = {
+            "seed": model.runs[model.run_index("best")].seed,
+            **gate_usage(network, data.x, settings.unused_expert_threshold, settings.batch_size),
+        }
+    binary = [t for t, kind in zip(tasks, model.types, strict=True) if kind == "binary"]
     roc_mean, pr_mean = np.mean(roc, axis=0), np.mean(pr, axis=0)
-    roc_frame = pd.DataFrame({"fpr": grid} | {f"tpr_{t}": roc_mean[j] for j, t in enumerate(tasks)})
+    roc_frame = pd.DataFrame(
+        {"fpr": grid} | {f"tpr_{t}": roc_mean[j] for j, t in enumerate(binary)}
+    )
     pr_frame = pd.DataFrame(
-        {"recall": grid} | {f"precision_{t}": pr_mean[j] for j, t in enumerate(tasks)}
+        {"recall": grid} | {f"precision_{t}": pr_mean[j] for j, t in enumerate(binary)}
     )
     return metrics, roc_frame, pr_frame, predictions_frame(probabilities, tasks)
 
 
 def auc_by_task(test_metrics: dict) -> dict:
-    """Each task's test AUC, the mean over the seeds: the narrow DVC metrics view
-    (``dvc metrics show data/08_reporting/auc``), also logged as the model's result."""
-    aucs = {task: scores["auc"] for task, scores in test_metrics["test"].items()}
+    """Each binary task's test AUC, the mean over the seeds: the narrow DVC metrics view
+    (``dvc metrics show data/08_reporting/auc``). The model's result is logged: AUC, or MSE
+    and R² of a regression task."""
+    test = test_metrics["test"]
     shown = ", ".join(
-        f"{t} {a:.4f} ± {test_metrics['test'][t]['auc_std']:.4f}" for t, a in aucs.items()
+        f"{t} AUC {s['auc']:.4f} ± {s['auc_std']:.4f}"
+        if "auc" in s
+        else f"{t} MSE {s['mse']:.4g} ± {s['mse_std']:.2g} (R² {s['r2']:.4f})"
+        for t, s in test.items()
     )
-    logger.info("%s: test AUC %s (%d seeds)", test_metrics["model"], shown, test_metrics["seeds"])
-    return aucs
+    logger.info("%s: test %s (%d seeds)", test_metrics["model"], shown, test_metrics["seeds"])
+    return {task: scores["auc"] for task, scores in test.items() if "auc" in scores}

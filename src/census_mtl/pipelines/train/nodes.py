@@ -11,7 +11,9 @@ import pandas as pd
 import torch
 
 from census_mtl.config import GBDTParams, ModelParams, Training, training_settings
+from census_mtl.config.project import task_types
 from census_mtl.features import FeatureEncoder
+from census_mtl.metrics import score_name
 from census_mtl.models import ModelArtifact, TrainedRun, build_model
 from census_mtl.models.artifact import check_encoder
 from census_mtl.models.registry import model_params
@@ -48,16 +50,19 @@ def train_trees(
     if saved is not None:
         run = TrainedRun(**saved["facts"], boosters=saved["boosters"])
         return run, pd.DataFrame(saved["history"]).assign(seed=seed)
-    tasks, layout, train, validation = data
+    tasks, layout, train, validation, types = data
     started = time.perf_counter()
-    boosters, best, rows = fit_gbdt(params, settings, seed, tasks, layout, train, validation)
+    boosters, best, rows = fit_gbdt(params, settings, seed, tasks, layout, train, validation, types)
     history = pd.DataFrame(rows)
     run = TrainedRun(
         seed=seed,
         best_epoch=max(best.values()),
         epochs=len(history),
         seconds_per_epoch=float(history["seconds"].iloc[0]),
-        validation_auc={t: float(history[f"val_auc_{t}"].iloc[best[t] - 1]) for t in tasks},
+        validation_auc={
+            t: float(history[f"val_{score_name(k)}_{t}"].iloc[best[t] - 1])
+            for t, k in zip(tasks, types, strict=True)
+        },
         boosters=boosters,
         train_seconds=time.perf_counter() - started,
     )
@@ -73,9 +78,9 @@ def train_seed(
     """Train one instance: its run record (best epoch's weights) and its history."""
     if isinstance(params, GBDTParams):
         return train_trees(params, settings, seed, data, checkpoints, key)
-    tasks, layout, train, validation = data
+    tasks, layout, train, validation, types = data
     torch.manual_seed(seed)
-    network = build_model(params.name, layout, tasks, params)
+    network = build_model(params.name, layout, tasks, params, types)
     result = fit(network, train, validation, settings, seed, checkpoints, key)
     history = pd.DataFrame(result.history).assign(seed=seed)
     best = history.loc[history["epoch"] == result.best_epoch].iloc[0]
@@ -84,7 +89,9 @@ def train_seed(
         best_epoch=result.best_epoch,
         epochs=len(history),
         seconds_per_epoch=statistics.median(history["seconds"]),
-        validation_auc={t: float(best[f"val_auc_{t}"]) for t in tasks},
+        validation_auc={
+            t: float(best[f"val_{score_name(k)}_{t}"]) for t, k in zip(tasks, types, strict=True)
+        },
         state_dict=result.best_state,
         # The epochs' own times, kept in the checkpoint: a resumed or reused run reports the
         # training it took, not the seconds this call spent reloading it.
@@ -102,16 +109,20 @@ def train_model(
     model: dict,
     training: dict,
     training_defaults: dict,
+    task_settings: dict,
 ) -> tuple[ModelArtifact, pd.DataFrame, dict]:
     """Train the model described by ``model`` (``name`` plus its parameters) once per seed.
 
-    ``training`` overrides ``training_defaults`` key by key, at every depth. Returns the model
+    ``training`` overrides ``training_defaults`` key by key, at every depth; ``task_settings``
+    (``preprocess.tasks``) gives each task's type. Returns the model
     artifact (each seed's best validation epoch, with the ``preprocessor`` that encoded its
     input, so that scoring a raw file needs only the model), the per-epoch history of every
     seed, and a summary.
     """
     data = training_inputs(model_input_train, model_input_validation, feature_layout)
     tasks, layout = data[0], data[1]
+    types = task_types(task_settings, tasks)
+    data = (*data, types)
     encoder = FeatureEncoder.from_dict(preprocessor)
     check_encoder(encoder, layout)  # before hours of training, not after
     params = model_params(model.get("name", ""), model)
@@ -123,7 +134,7 @@ def train_model(
         run, history = train_seed(params, settings, seed, data, checkpoints, key)
         runs.append(run)
         histories.append(history)
-    artifact = ModelArtifact(params, tuple(tasks), encoder, layout, tuple(runs))
+    artifact = ModelArtifact(params, tuple(tasks), encoder, layout, tuple(runs), tuple(types))
     return artifact, pd.concat(histories), training_summary(artifact, pd.concat(histories))
 
 

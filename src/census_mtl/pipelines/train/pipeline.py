@@ -24,6 +24,7 @@ def create_pipeline(namespace: str) -> Pipeline:
             "params:model",
             "params:training",
             "params:training_defaults",
+            "params:preprocess.tasks",
         ],
         ["model", "training_history", "training_metrics"],
         name="train",
@@ -32,5 +33,5 @@ def create_pipeline(namespace: str) -> Pipeline:
         [template],
         namespace=namespace,
         inputs=SHARED_INPUTS,
-        parameters={"params:training_defaults"},
+        parameters={"params:training_defaults", "params:preprocess.tasks"},
     )

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import torch
 
 from census_mtl.config import (
+    ConfigError,
     GBDTParams,
     ModelParams,
     SearchSpace,
@@ -144,6 +145,15 @@ def tune_model(
     """
     name = model.get("name", "")
     data = training_inputs(model_input_train, model_input_validation, feature_layout)
+    labels = data[2].y
+    regression = [
+        t for i, t in enumerate(data[0]) if not ((labels[:, i] == 0) | (labels[:, i] == 1)).all()
+    ]
+    if regression:
+        raise ConfigError(
+            f"tuning scores validation AUC and takes binary tasks only; {regression} are "
+            "regression tasks (preprocess.tasks.<name>.type)"
+        )
     settings = validate(Tuning, tuning, "tuning", {"tasks": data[0]})
     validate(SearchSpace, search_space, f"tuning_spaces.{name}")
     trial_training = merge_settings(training_defaults, training, settings.trial_training)
