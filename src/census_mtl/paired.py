@@ -1,4 +1,5 @@
-"""Paired comparisons of two models scored on the same rows: DeLong's test, Holm's correction.
+"""Paired comparisons of two models scored on the same rows: DeLong's test of AUC, a paired
+test of MSE, Holm's correction.
 
 Marginal intervals (one bootstrap per model) cannot separate two models whose errors are
 correlated row by row; DeLong's test (DeLong, DeLong and Clarke-Pearson, 1988, in the fast form
@@ -46,6 +47,33 @@ def delong(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray) -> Pa
     half = norm.ppf(0.975) * se
     p = 1.0 if se == 0 else float(2 * norm.sf(abs(difference) / se))
     return PairedAUC(auc_a, auc_b, difference, difference - half, difference + half, p)
+
+
+@dataclass(frozen=True)
+class PairedMSE:
+    """``mse_a - mse_b`` on the same rows, its 95 % interval and two-sided p-value."""
+
+    mse_a: float
+    mse_b: float
+    difference: float
+    low: float
+    high: float
+    p: float
+
+
+def paired_mse(labels: np.ndarray, values_a: np.ndarray, values_b: np.ndarray) -> PairedMSE:
+    """Paired test of two regressions' MSE on the same rows: the rows' differences of squared
+    errors are independent draws, so their mean has a normal interval (n in the thousands)."""
+    errors_a, errors_b = (values_a - labels) ** 2, (values_b - labels) ** 2
+    differences = errors_a - errors_b
+    difference = float(differences.mean())
+    se = float(differences.std(ddof=1) / np.sqrt(len(differences)))
+    half = norm.ppf(0.975) * se
+    p = 1.0 if se == 0 else float(2 * norm.sf(abs(difference) / se))
+    return PairedMSE(
+        float(errors_a.mean()), float(errors_b.mean()), difference, difference - half,
+        difference + half, p,
+    )  # fmt: skip
 
 
 def holm(p_values: list[float]) -> list[float]:

@@ -1,4 +1,5 @@
-"""Project pipelines: ingest, preprocess, train_<model>, <model> and __default__."""
+"""Project pipelines: ingest, preprocess, train_<model>, <model>, __default__, predict,
+tune_<model> and relatedness."""
 
 from __future__ import annotations
 
@@ -7,7 +8,16 @@ import warnings
 from kedro.pipeline import Pipeline
 
 from census_mtl.models import MODEL_NAMES
-from census_mtl.pipelines import compare, evaluate, ingest, predict, preprocess, train, tune
+from census_mtl.pipelines import (
+    compare,
+    evaluate,
+    ingest,
+    predict,
+    preprocess,
+    relatedness,
+    train,
+    tune,
+)
 from census_mtl.pipelines.tune.pipeline import TUNABLE
 
 
@@ -27,6 +37,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         pipelines["compare"] = compare.create_pipeline(MODEL_NAMES)
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     pipelines["predict"] = predict.create_pipeline()  # not part of __default__ either
+    pipelines["relatedness"] = relatedness.create_pipeline()  # synthetic: its own DVC stage
     for model in TUNABLE:  # not part of __default__
         pipelines[f"tune_{model}"] = tune.create_pipeline(model)
     return pipelines

@@ -8,11 +8,11 @@ trial settings, and each search space's shape (its first draw must be a valid mo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar, get_args
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from census_mtl.config.base import ConfigError, Settings, config_error, merge_settings, validate
 from census_mtl.config.network import (
@@ -26,9 +26,10 @@ from census_mtl.config.network import (
     ShareBottomParams,
     SingleTaskParams,
 )
+from census_mtl.config.relatedness import Relatedness
 from census_mtl.config.training import Training
 from census_mtl.config.tuning import SearchSpace, Tuning
-from census_mtl.data.schema import CATEGORIES, COLUMNS, LABEL, LABEL_VALUES
+from census_mtl.data.schema import CATEGORIES, COLUMNS, LABEL, LABEL_VALUES, NUMERIC
 from census_mtl.tuning.space import FirstDraw, sample
 
 ModelName = Literal["ple", "cgc", "mmoe", "share_bottom", "single_task", "gbdt"]
@@ -37,7 +38,12 @@ assert set(MODEL_NAMES) == set(ModelName.__args__)
 
 class Task(Settings):
     column: str = Field(description="census column the label comes from")
-    positive: list[str | int] = Field(min_length=1, description="values that make the label 1")
+    type: Literal["binary", "regression"] = Field(
+        "binary", description="binary (BCE, AUC) or regression (MSE, R²) on a numeric column"
+    )
+    positive: list[str | int] = Field(
+        [], description="values that make a binary label 1 (regression: none)"
+    )
 
     @field_validator("column")
     @classmethod
@@ -48,6 +54,15 @@ class Task(Settings):
 
     @model_validator(mode="after")
     def _known_values(self) -> Task:
+        if self.type == "regression":
+            if self.column not in NUMERIC or self.positive:
+                raise ValueError(
+                    "a regression task takes a numeric column and no positive values; "
+                    f"numeric columns: {', '.join(NUMERIC)}"
+                )
+            return self
+        if not self.positive:
+            raise ValueError("a binary task needs at least one positive value")
         known = LABEL_VALUES if self.column == LABEL else CATEGORIES[self.column] or ()
         missing = [v for v in self.positive if v not in known]
         if missing:
@@ -58,6 +73,13 @@ class Task(Settings):
         return self
 
 
+def _drop_removed(tasks: Any) -> Any:
+    """Tasks set to null are removed: how an environment drops a task of base."""
+    if isinstance(tasks, Mapping):
+        return {name: task for name, task in tasks.items() if task is not None}
+    return tasks
+
+
 class Split(Settings):
     validation_fraction: float = Field(
         0.5, gt=0.0, lt=1.0, description="share of UCI's test file that validates"
@@ -66,7 +88,9 @@ class Split(Settings):
 
 
 class Preprocess(Settings):
-    tasks: dict[str, Task] = Field(min_length=1, description="one binary task per entry")
+    tasks: Annotated[dict[str, Task], BeforeValidator(_drop_removed)] = Field(
+        min_length=1, description="one task per entry; null removes a task of base"
+    )
     drop_columns: list[str] = Field(
         ["education"], description="columns that are not features (MMoE paper, section 6.3)"
     )
@@ -97,6 +121,10 @@ class Evaluation(Settings):
     curve_points: int = Field(201, ge=2, description="grid points of the ROC and PR curves")
     batch_size: int = Field(8192, ge=1, description="inference batch, also for throughput")
     throughput_repeats: int = Field(3, ge=1, description="passes whose median is the throughput")
+    unused_expert_threshold: float = Field(
+        0.05, ge=0.0, lt=1.0, description="an allowed expert whose mean gate weight is below "
+        "this is flagged unused",
+    )  # fmt: skip
 
 
 class Compare(Settings):
@@ -155,6 +183,7 @@ class Params(Settings):
     tuning: Tuning
     tuning_spaces: dict[ModelName, SearchSpace] = Field({})
     synthetic_data: SyntheticData | None = Field(None, description="sample environment only")
+    relatedness: Relatedness
     predict_input: str | None = Field(None, description="file the predict pipeline scores")
     predict_model: str | None = Field(
         None, description="model the predict pipeline uses: a model name or an absolute path"
@@ -174,8 +203,14 @@ class Params(Settings):
         return getattr(self, name)
 
 
+def task_types(tasks: Mapping, names: Sequence[str]) -> list[str]:
+    """The type of each of ``names`` in ``preprocess.tasks`` (binary unless declared)."""
+    declared = _drop_removed(tasks)
+    return [(declared.get(name) or {}).get("type", "binary") for name in names]
+
+
 def _tasks_of(params: Mapping) -> list[str] | None:
-    tasks = (params.get("preprocess") or {}).get("tasks")
+    tasks = _drop_removed((params.get("preprocess") or {}).get("tasks"))
     return list(tasks) if isinstance(tasks, Mapping) else None
 
 
@@ -208,11 +243,17 @@ def _dependent_problems(params: Mapping, context: dict) -> list[str]:
     return problems
 
 
+PAIR = ("task1", "task2")  # the relatedness benchmark's two tasks
+
+
 def validate_params(params: Mapping) -> Params:
     """The run's parameters typed, or one ``ConfigError`` naming every bad key."""
     context = {"tasks": _tasks_of(params)}
     typed = validate(Params, params, "", context)
     problems = _dependent_problems(params, context)
+    overrides = params["relatedness"].get("training", {})
+    merged = merge_settings(params["training_defaults"], overrides)
+    problems += _problems(Training, merged, "relatedness.training", {"tasks": list(PAIR)})
     if problems:
         raise config_error(problems)
     return typed
