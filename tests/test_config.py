@@ -59,7 +59,9 @@ def test_bad_parameter_is_named_with_its_path(overrides, message):
     assert str(caught.value).startswith("Invalid parameters (1 problem(s)):")
 
 
-@pytest.mark.parametrize("env", ["local", "sample", "tuned", "paddlerec", "mmoe_paper"])
+@pytest.mark.parametrize(
+    "env", ["local", "sample", "tuned", "paddlerec", "mmoe_paper", "education"]
+)
 def test_every_environment_is_valid(env):
     params = validate_params(params_for("", env))
     assert params.ple.model.name == "ple" and params.preprocess.tasks

@@ -72,9 +72,11 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
     # The synthetic files stand in for UCI's: record them as the fetch stage's output.
     _run(["dvc", "commit", "-f", "fetch"], project_copy)
     first = _run(["dvc", "repro"], project_copy)
-    for stage in ["ingest", "preprocess", "train@ple", "evaluate@single_task", "compare"]:
+    for stage in ["ingest", "preprocess", "train@ple", "evaluate@single_task", "compare",
+                  "relatedness"]:  # fmt: skip
         assert f"Running stage '{stage}'" in first
     assert (project_copy / "data" / "08_reporting" / "compare_report.html").exists()
+    assert (project_copy / "data" / "08_reporting" / "relatedness" / "report.md").exists()
     second = _run(["dvc", "repro"], project_copy)
     assert "Running stage" not in second
     assert "Data and pipelines are up to date." in second

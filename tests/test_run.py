@@ -67,6 +67,11 @@ def test_registered_pipelines():
     tunable = ["ple", "cgc", "mmoe", "share_bottom", "gbdt"]
     for model in tunable:
         assert [n.name for n in pipelines[f"tune_{model}"].nodes] == [f"{model}.tune"]
-    opt_in = {"predict", *(f"tune_{m}" for m in tunable)}
+    opt_in = {"predict", "relatedness", *(f"tune_{m}" for m in tunable)}
+    assert [n.name for n in pipelines["relatedness"].nodes] == [
+        "task_pairs",
+        "train_networks",
+        "report_relatedness",
+    ]
     everything = {n.name for name, p in pipelines.items() for n in p.nodes if name not in opt_in}
     assert {n.name for n in pipelines["__default__"].nodes} == everything

@@ -54,14 +54,19 @@ def test_default_run_writes_the_report(sample_project):
     )
     assert paired["p_holm"].between(0, 1).all() and paired["verdict"].str.contains("p = ").all()
     page = (reporting / "compare_report.html").read_text()
-    assert page.count("data:image/png;base64,") == 3
+    assert page.count("data:image/png;base64,") == 4
     assert not re.search(r"(src|href)=['\"]https?://", page)
-    for name in ["auc_by_model", "roc_curves", "training_curves"]:
+    for name in ["auc_by_model", "roc_curves", "training_curves", "gate_weights"]:
         assert (reporting / "figures" / f"{name}.png").stat().st_size > 10_000
     for model in MODELS:
         metrics = json.loads((reporting / "metrics" / f"{model}.json").read_text())
         assert metrics["seeds"] == 2 and set(metrics["test"]) == {"income", "marital"}
         assert (reporting / "plots" / "roc" / f"{model}.csv").exists()
+        assert ("gates" in metrics) == (model in ("ple", "cgc", "mmoe"))
+    report = (reporting / "compare_report.md").read_text()
+    assert "## Where multi-task learning gained or lost against single_task" in report
+    assert "- ple level2, marital gate: entropy " in report  # the last level: task gates only
+    assert "- mmoe level1, income gate: entropy " in report
 
 
 def test_notebook_runs_on_the_sample_environment(sample_project, monkeypatch):
