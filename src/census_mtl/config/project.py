@@ -74,7 +74,8 @@ class Task(Settings):
 
 
 def _drop_removed(tasks: Any) -> Any:
-    """Tasks set to null are removed: how an environment drops a task of base."""
+    """Entries set to null are removed: how an environment drops one of base (a task, a
+    reference row), since environments deep-merge."""
     if isinstance(tasks, Mapping):
         return {name: task for name, task in tasks.items() if task is not None}
     return tasks
@@ -138,9 +139,10 @@ class Compare(Settings):
     )
     report_dir: str = Field(description="folder of the report (links are relative to it)")
     links: dict[str, str] = Field({}, description="pages linked from the report when present")
-    references: dict[str, dict[str, float]] = Field(
-        {}, description="published test AUC per task, shown as labelled rows (not measured here)"
-    )
+    references: Annotated[dict[str, dict[str, float]], BeforeValidator(_drop_removed)] = Field(
+        {}, description="published test AUC per task, shown as labelled rows (not measured here; "
+        "null removes one of base)",
+    )  # fmt: skip
 
 
 class Predict(Settings):

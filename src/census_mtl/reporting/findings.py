@@ -22,14 +22,16 @@ def mtl_findings(paired: pd.DataFrame, baseline: str, focus: str) -> list[str]:
         wins = significant.apply(better, axis=1).astype(bool)
         gained, lost = _list(significant[wins]), _list(significant[~wins])
         lines.append(
-            f"- **{task}**: gained against {baseline}: {gained or 'none'}; "
-            f"lost: {lost or 'none'}; every other difference is within the noise."
+            f"- **{task}**: gained against {baseline}: {gained}; lost: {lost or 'none'}; every "
+            "other difference is within the noise."
+            if gained or lost
+            else f"- **{task}**: no model differs significantly from {baseline}."
         )
     significant = rows[rows["significant"]]
     wins = significant.assign(win=significant.apply(better, axis=1).astype(bool))
     seesaw = [m for m, g in wins.groupby("a") if g["win"].any() and not g["win"].all()]
     lines.append(f"- **Seesaw** (a significant gain on one task and loss on another): "
-                 f"{', '.join(seesaw) or 'no model'}; {focus}: "
+                 f"{', '.join(seesaw) or 'no model'}; {focus} "
                  f"{'shows it' if focus in seesaw else 'does not'}.")  # fmt: skip
     return lines
 

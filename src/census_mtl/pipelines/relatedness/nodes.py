@@ -43,8 +43,13 @@ def report_relatedness(
     labels = held_out_labels(relatedness_pairs)
     paired = report.paired_against_single_task(relatedness_predictions, labels, alpha)
     checked = label_correlations(relatedness_pairs, settings)
+    spec = settings.data
+    data = (f"synthetic task pairs (d = {spec.dim}, c = {spec.scale}, {spec.sine_terms} sine "
+            f"terms, noise {spec.noise_std}): {spec.train_rows:,} train, "
+            f"{spec.validation_rows:,} validation and {spec.test_rows:,} test rows per "
+            f"correlation (seed {spec.seed})")  # fmt: skip
     header = ["# Task relatedness (MMoE paper, section 5.1): test MSE by correlation", "",
-              provenance(run_info, settings.seeds)]  # fmt: skip
+              provenance(run_info | {"data": data}, settings.seeds)]  # fmt: skip
     page = report.markdown(summary, paired, checked, header)
     logger.info("Relatedness report: %s", "08_reporting/relatedness/report.md")
     return summary, paired, metrics_of(summary, checked), report.mse_figure(summary), page
