@@ -52,6 +52,9 @@ class Relatedness(Settings):
     )
     data: SyntheticPairs = Field(SyntheticPairs())
     seeds: list[int] = Field(min_length=2, description="model seeds per correlation and network")
+    workers: int = Field(
+        2, ge=1, description="fits in parallel processes (results do not depend on it)"
+    )
     models: RelatednessModels
     training: dict[str, Any] = Field(
         {}, description="overrides of training_defaults for these runs (deep-merged)"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -73,22 +76,37 @@ def train_one(
     return facts, values
 
 
+def _train_job(job: tuple) -> tuple[dict, np.ndarray]:
+    return train_one(*job)
+
+
+def _fits(jobs: list[tuple], workers: int) -> Iterator[tuple[dict, np.ndarray]]:
+    """``train_one`` of every job, in order: here, or in ``workers`` spawned processes (each
+    fit is seeded on its own, so the results do not depend on where it ran)."""
+    if workers == 1:
+        yield from map(_train_job, jobs)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(_train_job, jobs)
+
+
 def train_all(
     pairs: pd.DataFrame, settings: Relatedness, training: Training
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every correlation, network and seed: a row of test results each, and every test
     prediction (``correlation, model, seed, row, p_task1, p_task2``) for the paired tests."""
+    data = {c: split_tensors(pairs, c) for c in settings.correlations}
+    keys = [{"correlation": c, "model": name, "seed": seed}
+            for c in settings.correlations for name in type(settings.models).model_fields
+            for seed in settings.seeds]  # fmt: skip
+    jobs = [(k["model"], settings, training, data[k["correlation"]], k["seed"]) for k in keys]
     results, predictions = [], []
-    for correlation in settings.correlations:
-        data = split_tensors(pairs, correlation)
-        for name in type(settings.models).model_fields:
-            for seed in settings.seeds:
-                facts, values = train_one(name, settings, training, data, seed)
-                key = {"correlation": correlation, "model": name, "seed": seed}
-                results.append(key | facts)
-                frame = pd.DataFrame(values, columns=[f"p_{t}" for t in TASKS])
-                predictions.append(frame.assign(**key, row=np.arange(len(frame))))
-            logger.info("correlation %+.2f, %s: test MSE %s", correlation, name,
+    for key, (facts, values) in zip(keys, _fits(jobs, settings.workers), strict=True):
+        results.append(key | facts)
+        frame = pd.DataFrame(values, columns=[f"p_{t}" for t in TASKS])
+        predictions.append(frame.assign(**key, row=np.arange(len(frame))))
+        if key["seed"] == settings.seeds[-1]:
+            logger.info("correlation %+.2f, %s: test MSE %s", key["correlation"], key["model"],
                         _mse_line(results[-len(settings.seeds):]))  # fmt: skip
     return pd.DataFrame(results), pd.concat(predictions, ignore_index=True)
 

@@ -13,7 +13,7 @@ from census_mtl.pipelines.relatedness.nodes import (
 
 with open("conf/base/parameters_relatedness.yml") as f:
     BASE = yaml.safe_load(f)["relatedness"]
-SMALL = copy.deepcopy(BASE) | {"correlations": [0.0, 1.0], "seeds": [1, 2]}
+SMALL = copy.deepcopy(BASE) | {"correlations": [0.0, 1.0], "seeds": [1, 2], "workers": 1}
 SMALL["data"] |= {"train_rows": 400, "validation_rows": 100, "test_rows": 100, "dim": 8}
 SMALL["training"] |= {"max_epochs": 2, "batch_size": 64}
 DEFAULTS = {"device": "cpu", "num_threads": 1}
@@ -65,3 +65,11 @@ def test_paired_mse_difference_and_interval():
     assert test.low < test.difference < test.high < 0 and test.p < 1e-6
     same = paired_mse(labels, good, good)
     assert same.difference == 0 and same.p == 1.0
+
+
+def test_parallel_workers_give_the_same_results(run):
+    pairs, results, predictions = run
+    again, again_predictions = train_networks(pairs, SMALL | {"workers": 2}, DEFAULTS)
+    columns = ["correlation", "model", "seed", "best_epoch", "mse_task1", "mse_task2"]
+    assert again[columns].equals(results[columns])
+    assert again_predictions.equals(predictions)
