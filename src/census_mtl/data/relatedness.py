@@ -6,10 +6,9 @@ requested correlation ``p``; the labels are
 
     y_k = w_k.x + sum_i sin(alpha_i w_k.x + beta_i) + eps_k,   eps_k ~ N(0, noise_std^2).
 
-The paper leaves ``alpha_i, beta_i`` open. Google Research's generator for the paper
-(``google-research``, ``alpha_i = i``, ``beta_i = (i-1)^2``) makes waves of up to 10 cycles per
-unit that no network of the paper's size can fit, so that every model meets the same floor;
-here they are drawn once from ``N(0, sine_scale^2)`` with the data's seed. Because of the sine
+The paper leaves ``alpha_i, beta_i`` open (Google Research's generator for it takes
+``alpha_i = i``, ``beta_i = (i-1)^2``: frequencies up to 10); here they are drawn once from
+``N(0, sine_scale^2)`` with the data's seed. Because of the sine
 terms the labels' Pearson correlation is not ``p`` itself: ``expected_label_correlation`` gives
 it in closed form (Gaussian identities), and the tests hold the generated data to it.
 """
