@@ -36,9 +36,12 @@ ModelName = Literal["ple", "cgc", "mmoe", "share_bottom", "single_task", "gbdt"]
 assert set(MODEL_NAMES) == set(ModelName.__args__)
 
 
+TaskType = Literal["binary", "regression"]
+
+
 class Task(Settings):
     column: str = Field(description="census column the label comes from")
-    type: Literal["binary", "regression"] = Field(
+    type: TaskType = Field(
         "binary", description="binary (BCE, AUC) or regression (MSE, R²) on a numeric column"
     )
     positive: list[str | int] = Field(

@@ -5,10 +5,14 @@ from __future__ import annotations
 import torch
 
 
+def task_types(model: torch.nn.Module) -> tuple[str, ...]:
+    """The network's task types in task order (``build_model`` sets them; else all binary)."""
+    return tuple(getattr(model, "task_types", None) or ("binary",) * len(model.tasks))
+
+
 def binary_mask(model: torch.nn.Module) -> torch.Tensor:
     """``(tasks,)`` True where a task is binary (its output is a logit), in task order."""
-    types = getattr(model, "task_types", None) or ("binary",) * len(model.tasks)
-    return torch.tensor([t == "binary" for t in types])
+    return torch.tensor([t == "binary" for t in task_types(model)])
 
 
 def to_outputs(logits: torch.Tensor, binary: torch.Tensor) -> torch.Tensor:

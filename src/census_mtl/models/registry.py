@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import get_args
 
 import torch
 from torch import nn
 
 from census_mtl.config import MODELS, NETWORKS, ConfigError, ModelParams, NetworkParams, validate
+from census_mtl.config.project import TaskType
 from census_mtl.models.inputs import FeatureLayout, InputSpec
 from census_mtl.models.networks import PLE, SharedBottom, SingleTask
 from census_mtl.models.numeric import EmbeddedNumbers, PeriodicNumbers
 
-TASK_TYPES = ("binary", "regression")
+TASK_TYPES = get_args(TaskType)
 
 
 def model_params(name: str, params: Mapping | ModelParams) -> ModelParams:

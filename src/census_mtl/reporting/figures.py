@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from census_mtl.reporting.table import score_of
+
 
 def _panels(tasks: Sequence[str], width: float, height: float) -> tuple[Figure, list]:
     """A figure with one panel per task, side by side."""
@@ -24,7 +26,7 @@ def auc_by_model(table: pd.DataFrame, tasks: Sequence[str]) -> Figure:
     """
     fig, panels = _panels(tasks, 5.5, 3.8)
     for ax, task in panels:
-        score = "auc" if f"auc_{task}" in table else "mse"  # a regression task: test MSE
+        score = score_of(table, task)  # a regression task: test MSE
         value = table[f"{score}_{task}"]
         errors = [value - table[f"{score}_ci_low_{task}"], table[f"{score}_ci_high_{task}"] - value]
         ax.errorbar(table["model"], value, yerr=errors, fmt="o", capsize=4, color="#4C72B0")

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from census_mtl.reporting.table import SECONDARY
+from census_mtl.reporting.table import SECONDARY, score_of
 
 INTRO = (
     "Test split: half of the data set's test file (the other half is validation), never used for "
@@ -28,11 +28,6 @@ INTRO = (
 def _item(line: str) -> str:
     """A Markdown list line as an HTML list item (bold marks dropped)."""
     return f"<li>{html.escape(line.removeprefix('- ').replace('**', ''))}</li>"
-
-
-def score_of(r: pd.Series, t: str) -> str:
-    """A task's headline metric in the table: ``auc`` (binary) or ``mse`` (regression)."""
-    return "auc" if f"auc_{t}" in r else "mse"
 
 
 def _auc(r: pd.Series, t: str) -> str:

@@ -12,6 +12,11 @@ from census_mtl.reporting.comparisons import better
 SECONDARY = {"auc": ("pr_auc", "log_loss"), "mse": ("r2", "mae")}
 
 
+def score_of(table: pd.DataFrame | pd.Series, task: str) -> str:
+    """A task's headline metric in the table (or a row): ``auc`` (binary), ``mse`` (regression)."""
+    return "auc" if f"auc_{task}" in table else "mse"
+
+
 def _model_row(name: str, m: dict, training: dict) -> dict:
     runs = training["runs"]
     row = {
@@ -63,7 +68,7 @@ def comparison_table(
     if against is None or baseline not in table.index:
         return table.reset_index()
     for task in tasks:
-        regression = f"mse_{task}" in table
+        regression = score_of(table, task) == "mse"
         sources = (("gain", "difference"), ("gain_low", "high" if regression else "low"),
                    ("gain_high", "low" if regression else "high"))  # fmt: skip
         for column, source in sources:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 from collections.abc import Iterator
@@ -76,18 +77,14 @@ def train_one(
     return facts, values
 
 
-def _train_job(job: tuple) -> tuple[dict, np.ndarray]:
-    return train_one(*job)
-
-
 def _fits(jobs: list[tuple], workers: int) -> Iterator[tuple[dict, np.ndarray]]:
     """``train_one`` of every job, in order: here, or in ``workers`` spawned processes (each
     fit is seeded on its own, so the results do not depend on where it ran)."""
     if workers == 1:
-        yield from map(_train_job, jobs)
+        yield from itertools.starmap(train_one, jobs)
         return
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(_train_job, jobs)
+        yield from pool.map(train_one, *zip(*jobs, strict=True))
 
 
 def train_all(

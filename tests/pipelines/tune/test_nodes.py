@@ -47,8 +47,8 @@ def settings(tmp_path, **overrides) -> dict:
     return base | overrides
 
 
-def tune(inputs, tuning, space=SPACE):
-    return tune_model(*inputs, MODEL, {}, DEFAULTS, tuning, space)
+def tune(inputs, tuning, space=SPACE, tasks=None):
+    return tune_model(*inputs, MODEL, {}, DEFAULTS, tuning, space, tasks)
 
 
 def test_study_writes_best_parameters_trials_and_plots(inputs, tmp_path):
@@ -119,7 +119,7 @@ def test_a_regression_task_is_refused(inputs, tmp_path):
     train, validation, layout = inputs
     ages = [frame.assign(y__marital=40 + 20 * frame["num__age"]) for frame in (train, validation)]
     with pytest.raises(ConfigError, match=r"binary tasks only; \['marital'\] are regression"):
-        tune((*ages, layout), settings(tmp_path), SPACE)
+        tune((*ages, layout), settings(tmp_path), SPACE, {"marital": {"type": "regression"}})
 
 
 SCRIPT = """

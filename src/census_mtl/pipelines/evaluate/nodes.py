@@ -114,9 +114,10 @@ def evaluate_model(
         "ensemble": _task_scores(data.y.numpy(), ensemble, model, settings),
         "runs": runs,
     }
-    if model.is_network and levels_of(network := model.network(model.run_index("best"))):
+    best = model.run_index("best")
+    if model.is_network and levels_of(network := model.network(best)):
         metrics["gates"] = {
-            "seed": model.runs[model.run_index("best")].seed,
+            "seed": model.runs[best].seed,
             **gate_usage(network, data.x, settings.unused_expert_threshold, settings.batch_size),
         }
     binary = [t for t, kind in zip(tasks, model.types, strict=True) if kind == "binary"]

@@ -23,6 +23,7 @@ from census_mtl.config import (
     training_settings,
     validate,
 )
+from census_mtl.config.project import task_types
 from census_mtl.models import build_model
 from census_mtl.models.registry import model_params
 from census_mtl.training.data import training_inputs
@@ -137,18 +138,19 @@ def tune_model(
     training_defaults: dict,
     tuning: dict,
     search_space: dict,
+    task_settings: dict | None = None,
 ) -> tuple[dict, pd.DataFrame, go.Figure, go.Figure, go.Figure]:
     """Run (or resume) the model's study and return its best configuration, trials and plots.
 
     The best configuration has the shape of the model's parameters,
     ``{<name>: {model, training}}``, so it serves as-is as a ``conf/tuned`` override.
+    ``task_settings`` (``preprocess.tasks``) gives the task types: trials score validation AUC,
+    so a regression task is refused.
     """
     name = model.get("name", "")
     data = training_inputs(model_input_train, model_input_validation, feature_layout)
-    labels = data[2].y
-    regression = [
-        t for i, t in enumerate(data[0]) if not ((labels[:, i] == 0) | (labels[:, i] == 1)).all()
-    ]
+    types = task_types(task_settings or {}, data[0])
+    regression = [t for t, kind in zip(data[0], types, strict=True) if kind == "regression"]
     if regression:
         raise ConfigError(
             f"tuning scores validation AUC and takes binary tasks only; {regression} are "

@@ -22,6 +22,7 @@ def create_pipeline(namespace: str) -> Pipeline:
                     "params:training_defaults",
                     "params:tuning",
                     "params:search_space",
+                    "params:preprocess.tasks",
                 ],
                 [
                     "best_params",
@@ -42,5 +43,6 @@ def create_pipeline(namespace: str) -> Pipeline:
             "params:training_defaults": "params:training_defaults",
             "params:tuning": "params:tuning",
             "params:search_space": f"params:tuning_spaces.{namespace}",
+            "params:preprocess.tasks": "params:preprocess.tasks",
         },
     )
