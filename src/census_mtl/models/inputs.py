@@ -101,12 +101,37 @@ class InputLinear(nn.Module):
     def field_sum(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """Embedding-bag sum of the weight rows of ``x``'s categories (compact input only)."""
         codes = x[:, self.spec.n_numeric :].long() + self.offsets
-        return F.embedding_bag(codes, weight[self.spec.n_numeric :], mode="sum")
+        table = weight[self.spec.n_numeric :]
+        if torch.compiler.is_compiling():
+            return compiled_field_sum(codes, table)
+        return F.embedding_bag(codes, table, mode="sum")
 
     def add_numeric(self, x: torch.Tensor, field_sum: torch.Tensor) -> torch.Tensor:
         """The layer's output from its categorical part: add the bias and the numeric part."""
         n = self.spec.n_numeric
         return torch.addmm(field_sum + self.bias, x[:, :n], self.weight[:n])
+
+
+GATHER_MAX_ROWS, ONE_HOT_MAX_WIDTH = 128, 512
+
+
+def compiled_field_sum(codes: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """``embedding_bag`` for a compiled graph, by cost: a gather and a sum for a small batch;
+    for a larger one the product of its one-hot matrix with a narrow ``table``, else aten's
+    ``embedding_bag``.
+
+    Measured on 2 cores at batch 1024: inductor fuses the gather, but its backward is a
+    scatter-add that slows down with the batch (about 18 ms a step against 7 ms); the one-hot
+    product costs rows x width multiply-adds (1.6 ms forward and backward for a 577 x 138
+    table, 12.6 ms for 626 x 782); aten's ``embedding_bag`` backward sorts the indices every
+    step (5.0 ms at width 138, 6.5 ms at 782).
+    """
+    if codes.shape[0] <= GATHER_MAX_ROWS:
+        return table[codes].sum(1)
+    if table.shape[1] > ONE_HOT_MAX_WIDTH:
+        return F.embedding_bag(codes, table, mode="sum")
+    one_hot = torch.zeros(codes.shape[0], table.shape[0], device=codes.device, dtype=table.dtype)
+    return one_hot.scatter_(1, codes, 1.0) @ table
 
 
 def input_linears(x: torch.Tensor, layers: Sequence[InputLinear]) -> list[torch.Tensor]:

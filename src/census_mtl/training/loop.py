@@ -24,6 +24,7 @@ from census_mtl.models.registry import heads, standardise_outputs
 from census_mtl.training.checkpoints import Checkpoints
 from census_mtl.training.data import TensorData
 from census_mtl.training.device import resolve_device, set_threads
+from census_mtl.training.fused import FusedStep, check_compiler, fusable, release
 from census_mtl.training.loss import MultiTaskLoss
 
 logger = logging.getLogger(__name__)
@@ -73,10 +74,11 @@ def make_optimizer(model: torch.nn.Module, spec: Optimizer) -> torch.optim.Optim
     )
 
 
-def make_scheduler(
-    optimizer: torch.optim.Optimizer, spec: Schedule, steps_per_epoch: int, epochs: int
-) -> torch.optim.lr_scheduler.LambdaLR | None:
-    """Per-step learning-rate factors: linear warm-up, then cosine decay to ``min_factor``."""
+def schedule_factor(
+    spec: Schedule, steps_per_epoch: int, epochs: int
+) -> Callable[[int], float] | None:
+    """The learning-rate factor of each step: linear warm-up, then cosine decay to
+    ``min_factor`` (``None`` for a constant rate)."""
     if spec.name == "constant" and spec.warmup_epochs == 0:
         return None
     warmup, total = spec.warmup_epochs * steps_per_epoch, epochs * steps_per_epoch
@@ -89,7 +91,15 @@ def make_scheduler(
         progress = min(1.0, (step - warmup) / max(1.0, total - warmup))
         return spec.min_factor + (1 - spec.min_factor) * 0.5 * (1 + math.cos(math.pi * progress))
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    return factor
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, spec: Schedule, steps_per_epoch: int, epochs: int
+) -> torch.optim.lr_scheduler.LambdaLR | None:
+    """``schedule_factor`` as a per-step scheduler of ``optimizer``."""
+    factor = schedule_factor(spec, steps_per_epoch, epochs)
+    return None if factor is None else torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def train_epoch(
@@ -146,8 +156,13 @@ class _Run:
         self.types = task_types(model)
         scale = getattr(heads(model), "output_scale", None)
         self.loss_fn = MultiTaskLoss(model.tasks, settings.loss, self.types, scale)
-        self.optimizer = make_optimizer(model.to(device), settings.optimizer)
-        self.forward = torch.compile(model) if settings.compile else model  # same parameters
+        model.to(device)
+        self.fused, self.optimizer, self.forward = None, None, model
+        if settings.compile and fusable(model):
+            self.fused = FusedStep(model, self.loss_fn, settings.optimizer, settings.ema_decay)
+        else:
+            self.optimizer = make_optimizer(model, settings.optimizer)
+            self.forward = torch.compile(model) if settings.compile else model  # batch norm
         self.generator = torch.Generator().manual_seed(seed)
         self.progress, self.best_state = Progress(), _clone(model)
         self.scheduler, self.ema = None, None
@@ -157,6 +172,11 @@ class _Run:
         """The learning-rate schedule and the weight average, once the data size is known."""
         steps = math.ceil(rows / self.settings.batch_size)
         schedule = self.settings.schedule
+        if self.fused is not None:
+            factor = schedule_factor(schedule, steps, self.settings.max_epochs)
+            rate = self.settings.optimizer.learning_rate
+            self.learning_rate = lambda step: rate * (1.0 if factor is None else factor(step))
+            return
         self.scheduler = make_scheduler(self.optimizer, schedule, steps, self.settings.max_epochs)
         if self.settings.ema_decay is not None:
             average = get_ema_multi_avg_fn(self.settings.ema_decay)
@@ -171,6 +191,8 @@ class _Run:
     @property
     def scored(self) -> torch.nn.Module:
         """The weights that are evaluated and kept: the moving average when there is one."""
+        if self.fused is not None and self.fused.ema_model is not None:
+            return self.fused.ema_model
         return self.ema.module if self.ema is not None else self.model
 
     @property
@@ -184,9 +206,12 @@ class _Run:
         started = time.perf_counter()
         model.train()
         order = torch.randperm(len(train), generator=self.generator).to(self.device)
-        hook = None if self.scheduler is None and self.ema is None else self._after_step
-        losses = train_epoch(self.forward, train, order, settings.batch_size, self.loss_fn,
-                             self.optimizer, f"epoch {progress.epoch}", hook)  # fmt: skip
+        if self.fused is not None:
+            losses = self.fused.epoch(train, order, settings.batch_size, self.learning_rate)
+        else:
+            hook = None if self.scheduler is None and self.ema is None else self._after_step
+            losses = train_epoch(self.forward, train, order, settings.batch_size, self.loss_fn,
+                                 self.optimizer, f"epoch {progress.epoch}", hook)  # fmt: skip
         seconds = time.perf_counter() - started
         probs = predict(self.scored, validation.x, settings.eval_batch_size)
         scores = validation_scores(validation.y, probs, model.tasks, self.types)
@@ -201,7 +226,7 @@ class _Run:
         return {
             "fingerprint": fingerprint,
             "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "optimizer": (self.fused or self.optimizer).state_dict(),
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "best_model": self.best_state,
@@ -212,7 +237,7 @@ class _Run:
 
     def restore(self, saved: dict) -> None:
         self.model.load_state_dict(saved["model"])
-        self.optimizer.load_state_dict(saved["optimizer"])
+        (self.fused or self.optimizer).load_state_dict(saved["optimizer"])
         self.generator.set_state(saved["generator"])
         torch.set_rng_state(saved["torch_rng"])
         self.best_state, self.progress = saved["best_model"], Progress(**saved["state"])
@@ -236,6 +261,8 @@ def fit(
     """
     device = resolve_device(settings.device)
     set_threads(settings.num_threads)
+    if settings.compile and device.type == "cpu":
+        check_compiler()
     standardise_outputs(model, train.y)  # before the loss reads the scales; a resume restores them
     run = _Run(model, settings, seed, device)
     run.prepare(len(train))
@@ -253,6 +280,8 @@ def fit(
             checkpoints.save(seed, run.snapshot(fingerprint))
         if on_epoch_end is not None:
             on_epoch_end(row)
+    if run.fused is not None:
+        release(model)
     model.load_state_dict(run.best_state)
     best = {k: v.cpu() for k, v in run.best_state.items()}
     return FitResult(best, run.progress.best_epoch, run.progress.history)

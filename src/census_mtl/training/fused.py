@@ -1,0 +1,180 @@
+"""The fused training step: batch fetch, forward, loss, backward, Adam and the weight average in
+one ``torch.compile`` graph.
+
+At the sizes of the census networks a step is a few dozen small operators, and in eager mode
+their dispatch, the autograd engine and the optimiser's Python cost more than the arithmetic.
+Here every parameter is a view into one flat tensor, so that the gradient, Adam's moments and
+the moving average are flat tensors too, and one compiled function (``torch.func`` gradient of
+the loss, then the updates in place) does the whole step; inductor fuses it into a handful of
+C++ kernels. The model's parameters stay views of the flat weights, so ``model`` always holds
+the current weights; ``release`` gives every parameter its own storage again.
+
+The arithmetic is that of the eager path (``torch.optim.Adam``/``AdamW``,
+``AveragedModel`` with ``get_ema_multi_avg_fn``); only rounding differs, and
+``tests/training/test_fused.py`` checks outputs, gradients and updates against the plain model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import os
+import shutil
+from collections.abc import Callable
+
+import torch
+from torch.func import functional_call, grad_and_value
+
+from census_mtl.config import ConfigError
+from census_mtl.config.training import Optimizer
+from census_mtl.training.data import TensorData
+from census_mtl.training.loss import MultiTaskLoss
+
+BETAS, EPS = (0.9, 0.999), 1e-8
+
+
+def flatten_parameters(model: torch.nn.Module) -> torch.Tensor:
+    """One flat tensor holding every parameter of ``model``; the parameters become its views."""
+    params = list(model.parameters())
+    flat = torch.cat([p.detach().reshape(-1) for p in params])
+    for p, view in zip(params, flat.split([p.numel() for p in params]), strict=True):
+        p.data = view.view_as(p)
+    return flat
+
+
+def fusable(model: torch.nn.Module) -> bool:
+    """Whether ``model`` can train through ``FusedStep``: batch norm's running statistics,
+    updated in place inside the gradient transform, keep a model on the eager path."""
+    return not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def check_compiler() -> None:
+    """A compiled step on CPU needs a C++ compiler; without one, say so before training."""
+    if not any(shutil.which(c) for c in (os.environ.get("CXX"), "g++", "c++", "clang++") if c):
+        raise ConfigError(
+            "training.compile = true needs a C++ compiler on CPU (g++ or clang++, or $CXX): "
+            "install one (Debian: apt-get install g++) or set training_defaults.compile: false."
+        )
+
+
+def release(model: torch.nn.Module) -> None:
+    """Give every parameter of ``model`` its own storage again (safetensors refuses views)."""
+    for p in model.parameters():
+        p.data = p.data.clone()
+
+
+class FusedStep:
+    """Adam or AdamW on flat weights, one compiled call per training step (``compile_step``;
+    without it the same function runs eagerly, as it does for a short last batch)."""
+
+    def __init__(
+        self, model: torch.nn.Module, loss_fn: MultiTaskLoss, spec: Optimizer,
+        ema_decay: float | None, compile_step: bool = True,
+    ) -> None:  # fmt: skip
+        self.model, self.loss_fn, self.spec, self.ema_decay = model, loss_fn, spec, ema_decay
+        self.names = [name for name, _ in model.named_parameters()]
+        self.shapes = [p.shape for p in model.parameters()]
+        self.flat = flatten_parameters(model)
+        self.exp_avg, self.exp_avg_sq = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
+        self.steps = torch.zeros((), device=self.flat.device)  # Adam's step count, in the graph
+        self.taken, self.averaged = 0, 0  # steps and moving-average updates so far
+        self.ema_model, self.ema_flat = None, None
+        if ema_decay is not None:
+            self.ema_model = copy.deepcopy(model)
+            self.ema_flat = flatten_parameters(self.ema_model)
+        self.compiled = None
+        if compile_step:  # the C++ wrapper calls the kernels without Python in between
+            options = {"cpp_wrapper": True} if self.flat.device.type == "cpu" else {}
+            self.compiled = torch.compile(
+                self._step, fullgraph=True, dynamic=False, options=options
+            )
+
+    def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The named parameters as views of ``flat``."""
+        parts = flat.split([math.prod(s) for s in self.shapes])
+        return {n: v.view(s) for n, v, s in zip(self.names, parts, self.shapes, strict=True)}
+
+    def loss_and_grad(
+        self, flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The flat gradient of the total loss, and ``[total, each task's loss]``."""
+
+        def loss_of(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            outputs = functional_call(self.model, self.views(weights), (x,))
+            total, per_task = self.loss_fn(outputs, y, w)
+            return total, torch.stack([total, *per_task.values()]).detach()
+
+        grad, (_, losses) = grad_and_value(loss_of, has_aux=True)(flat)
+        return grad, losses
+
+    def _step(
+        self, flat: torch.Tensor, moments: tuple[torch.Tensor, torch.Tensor],
+        steps: torch.Tensor, ema_flat: torch.Tensor | None, data: tuple, index: torch.Tensor,
+        rates: torch.Tensor, sums: torch.Tensor,
+    ) -> None:  # fmt: skip
+        """One step in place; ``rates``: the learning rate and the moving average's weight."""
+        x, y, w = (t.index_select(0, index) for t in data)
+        grad, losses = self.loss_and_grad(flat, x, y, w)
+        (beta1, beta2), (exp_avg, exp_avg_sq), lr = BETAS, moments, rates[0]
+        decay = self.spec.weight_decay
+        if decay and self.spec.name == "adamw":
+            flat.mul_(1 - lr * decay)
+        elif decay:
+            grad = grad + decay * flat
+        steps.add_(1)
+        exp_avg.lerp_(grad, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = (exp_avg_sq.sqrt() / torch.sqrt(1 - beta2**steps)).add_(EPS)
+        flat.sub_(exp_avg / denom * (lr / (1 - beta1**steps)))
+        if ema_flat is not None:
+            ema_flat.lerp_(flat, rates[1])
+        sums.add_(losses)
+
+    def epoch(
+        self, data: TensorData, order: torch.Tensor, batch_size: int,
+        learning_rate: Callable[[int], float],
+    ) -> list[float]:  # fmt: skip
+        """One pass over ``data`` in ``order``; the mean total and per-task losses.
+
+        ``learning_rate(step)``: the rate of the ``step``-th step of the run (0-based).
+        """
+        device = self.flat.device
+        sums = torch.zeros(len(self.loss_fn.tasks) + 1, device=device)
+        tensors, moments = (data.x, data.y, data.w), (self.exp_avg, self.exp_avg_sq)
+        batches = range(0, len(data), batch_size)
+        for start in batches:
+            index = order[start : start + batch_size]
+            if len(index) < 2:  # as the eager loop: a lone last row is dropped
+                continue
+            step = self._step
+            if self.compiled is not None and len(index) == batch_size:
+                step = self.compiled
+            ema_weight = 1.0 if self.averaged == 0 else 1 - (self.ema_decay or 0.0)
+            rates = torch.tensor([learning_rate(self.taken), ema_weight], device=device)
+            with self._guards():
+                step(self.flat, moments, self.steps, self.ema_flat, tensors, index, rates, sums)
+            self.taken += 1
+            self.averaged += self.ema_flat is not None
+        return (sums / len(batches)).tolist()
+
+    def _guards(self):
+        """After the first compiled call, skip re-checking guards that hold by construction
+        (the same tensors and shapes every step): they cost more than the step's kernels."""
+        if self.taken == 0 or self.compiled is None:
+            return contextlib.nullcontext()
+        return torch.compiler.set_stance("default", skip_guard_eval_unsafe=True)
+
+    def state_dict(self) -> dict:
+        """What a checkpoint needs besides the model's weights."""
+        return {
+            "exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq, "steps": self.steps,
+            "taken": self.taken, "averaged": self.averaged, "ema": self.ema_flat,
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in ("exp_avg", "exp_avg_sq", "steps"):
+            getattr(self, name).copy_(state[name])
+        self.taken, self.averaged = state["taken"], state["averaged"]
+        if self.ema_flat is not None:
+            self.ema_flat.copy_(state["ema"])
