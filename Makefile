@@ -58,12 +58,16 @@ notebook: install-dev  ## JupyterLab on notebooks/ (KEDRO_ENV=sample for the sam
 clean-sample:
 	rm -rf data/sample
 
-# Speed against DeepCTR-Torch (not a project dependency: a separate environment).
+# Speed against DeepCTR-Torch, torch-rechub and PaddlePaddle (not project dependencies: their
+# own environment). BENCH_ARGS adds options, e.g. BENCH_ARGS="--device cuda".
 BENCH := .venv-bench
-$(BENCH)/bin/python:
+BENCH_ARGS ?=
+$(BENCH)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH)
-	$(BENCH)/bin/pip install -q -e . "deepctr-torch==0.3.0" requests
+	$(BENCH)/bin/pip install -q -e . "deepctr-torch==0.3.0" requests "torch-rechub==0.9.0" \
+		"paddlepaddle==3.3.1"
+	touch $@
 
-bench: $(BENCH)/bin/python fetch  ## docs/benchmarks.md explains the figures
+bench: $(BENCH)/.installed fetch  ## docs/benchmarks.md explains the figures
 	$(BIN)/kedro run --pipelines ingest,preprocess
-	$(BENCH)/bin/python benchmarks/train_speed.py --epochs 5 --out docs/benchmarks.json
+	$(BENCH)/bin/python benchmarks/train_speed.py --epochs 2 --out docs/benchmarks.json $(BENCH_ARGS)

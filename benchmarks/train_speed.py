@@ -1,17 +1,18 @@
-"""Training speed against DeepCTR-Torch and a naive PLE, on the real data, in one script run.
+"""Training speed of census-mtl against DeepCTR-Torch, torch-rechub and PaddleRec's networks in
+PaddlePaddle, on the real data, every configuration in turn with the others in one run.
 
-Each configuration (implementation x model x batch size, see ``--help``) runs in its own
-subprocess, so that its peak memory is its own; the parent prints a Markdown table and writes
-JSON after every configuration. Networks follow PaddleRec's census configurations: PLE with
-1 level, 3 experts per task, 2 shared experts, expert width 16, tower 8; MMoE with 8 experts of
-width 16, tower 8; Shared-Bottom with a 117-unit bottom, tower 8. Adam, learning rate 1e-3,
-2 CPU threads.
+For each model and batch size every implementation (``--help`` lists them) gets its own worker
+process, and the workers train one epoch each in turn, round after round, so that the machine's
+drift hits all of them alike. Each trains ``--epochs`` epochs on the same rows; the first is a
+warm-up (``torch.compile`` compiles there) and is reported apart; the time is the median of the
+others. Then each reports test AUC, inference speed and its peak memory. The speed-up column
+divides by the fastest peer library's row of the same model and batch size. Networks and
+optimiser: PaddleRec's census configurations (``benchmarks/peers.py``); 2 CPU threads unless
+the implementation's name says otherwise.
 
-    python benchmarks/train_speed.py --epochs 5 --out docs/benchmarks.json
-    python benchmarks/train_speed.py --device cuda --out docs/benchmarks-cuda.json
+    python benchmarks/train_speed.py --epochs 2 --out docs/benchmarks.json
 
-DeepCTR-Torch is not a project dependency: `pip install deepctr-torch==0.3.0 requests` into
-the environment that runs this script (`make bench` does it in `.venv-bench`).
+The peers are not project dependencies: ``make bench`` installs them into ``.venv-bench``.
 """
 
 from __future__ import annotations
@@ -23,246 +24,245 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import torch
+from peers import TASKS, Data
 from sklearn.metrics import roc_auc_score
-from torch import nn
 
-from census_mtl.config import Training
-from census_mtl.models import FeatureLayout, build_model, predict
-from census_mtl.training.data import to_tensors
-from census_mtl.training.loop import fit
-
-TASKS = ["income", "marital"]
-IMPLS = {
-    "ours": "census-mtl, default settings (eager)",
-    "compiled": "census-mtl with training.compile: true",
-    "deepctr": "DeepCTR-Torch 0.3.0",
-    "naive": "PLE with one nn.Linear per expert in Python loops (PLE only)",
+IMPLS = {  # name: (what it is, CPU threads)
+    "census-mtl": ("census-mtl, training.compile: false (eager)", 2),
+    "census-mtl compiled": ("census-mtl, training.compile: true (fused, compiled step)", 2),
+    "DeepCTR-Torch dense": ("DeepCTR-Torch 0.3.0, one-hot row as one DenseFeat", 2),
+    "DeepCTR-Torch fields": ("DeepCTR-Torch 0.3.0, a 4-wide embedding per field", 2),
+    "torch-rechub": ("torch-rechub 0.9.0 model, one-hot DenseFeature, plain loop", 2),
+    "PaddleRec 1 thread": ("PaddleRec's network, PaddlePaddle 3.3.1 dygraph", 1),
+    "PaddleRec 2 threads": ("PaddleRec's network, PaddlePaddle 3.3.1 dygraph", 2),
+    "naive PLE": ("one nn.Linear per expert in Python loops (PLE only; not a library)", 2),
 }
-OURS = {
-    "ple": (
-        "cgc",
-        {
-            "levels": [{"experts_per_task": 3, "shared_experts": 2, "expert_hidden_units": [16]}],
-            "gate_hidden_units": [],
-            "tower_hidden_units": [8],
-        },
-    ),
-    "mmoe": (
-        "mmoe",
-        {
-            "num_experts": 8,
-            "expert_hidden_units": [16],
-            "gate_hidden_units": [],
-            "tower_hidden_units": [8],
-        },
-    ),
+OURS = ("census-mtl", "census-mtl compiled")
+NOT_PEERS = (*OURS, "naive PLE")
+OUR_NETWORKS = {  # PaddleRec's census sizes in census-mtl's parameters
+    "ple": ("cgc", {"levels": [{"experts_per_task": 3, "shared_experts": 2,
+                                "expert_hidden_units": [16]}],
+                    "gate_hidden_units": [], "tower_hidden_units": [8]}),
+    "mmoe": ("mmoe", {"num_experts": 8, "expert_hidden_units": [16], "gate_hidden_units": [],
+                      "tower_hidden_units": [8]}),
     "share_bottom": ("share_bottom", {"bottom_hidden_units": [117], "tower_hidden_units": [8]}),
-}
+}  # fmt: skip
+MARK = "@bench "  # protocol lines on a worker's stdout; libraries print their own lines too
 
 
-class NaivePLE(nn.Module):
-    """PaddleRec's construction: one ``nn.Linear`` per expert and gate, in Python loops."""
-
-    def __init__(self, in_dim: int, tasks: list[str], experts: int, shared: int, width: int):
-        super().__init__()
-        self.tasks, n = tasks, len(tasks)
-        self.task_experts = nn.ModuleList(nn.Linear(in_dim, width) for _ in range(n * experts))
-        self.shared_experts = nn.ModuleList(nn.Linear(in_dim, width) for _ in range(shared))
-        self.gates = nn.ModuleList(nn.Linear(in_dim, experts + shared) for _ in range(n))
-        self.towers = nn.ModuleList(
-            nn.Sequential(nn.Linear(width, 8), nn.ReLU(), nn.Linear(8, 1)) for _ in range(n)
-        )
-        self.experts = experts
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        shared = [torch.relu(e(x)) for e in self.shared_experts]
-        out = {}
-        for k, task in enumerate(self.tasks):
-            own = [
-                torch.relu(self.task_experts[k * self.experts + i](x)) for i in range(self.experts)
-            ]
-            stacked = torch.stack(own + shared, dim=1)
-            weights = torch.softmax(self.gates[k](x), dim=-1).unsqueeze(-1)
-            out[task] = self.towers[k]((weights * stacked).sum(1)).squeeze(-1)
-        return out
+# --- worker side ---------------------------------------------------------------------------
 
 
-def _load(data_dir: Path):
-    layout = FeatureLayout.from_dict(json.loads((data_dir / "feature_layout.json").read_text()))
-    frames = {s: pd.read_parquet(data_dir / f"{s}.parquet") for s in ("train", "test")}
-    return layout, {s: to_tensors(f, TASKS, layout) for s, f in frames.items()}
+def turn(report: dict) -> None:
+    """Report to the driver, then wait until it says go (the driver gone: stop)."""
+    print(MARK + json.dumps(report), flush=True)
+    if sys.stdin.readline().strip() != "go":
+        sys.exit(0)
 
 
-def _ours(impl: str, model: str, batch: int, epochs: int, data_dir: Path, device: str) -> dict:
-    layout, data = _load(data_dir)
+def ours(spec: dict, train: Data, epochs: int):
+    """census-mtl's ``fit`` on its compact input; a turn after every epoch."""
+    import torch
+
+    from census_mtl.config import Training
+    from census_mtl.models import FeatureLayout, build_model, predict
+    from census_mtl.training.data import to_tensors
+    from census_mtl.training.loop import fit
+
+    layout = FeatureLayout.from_dict(train.layout)
+    tensors = to_tensors(train.frame, TASKS, layout)
+    name, params = OUR_NETWORKS[spec["model"]]
     torch.manual_seed(0)
-    if impl == "naive":
-        network = NaivePLE(layout.one_hot_dim, TASKS, 3, 2, 16)
-        train = type(data["train"])(
-            layout.to_one_hot(data["train"].x), data["train"].y, data["train"].w
-        )
-        test_x = layout.to_one_hot(data["test"].x)
+    network = build_model(name, layout, TASKS, params)
+    config = Training.model_validate({
+        "device": spec["device"], "num_threads": IMPLS[spec["impl"]][1],
+        "batch_size": spec["batch"], "max_epochs": epochs, "resume": False,
+        "optimizer": {"name": "adam", "learning_rate": 1e-3},
+        "early_stopping": {"metric": "mean_auc", "patience": epochs},
+        "compile": spec["impl"] == "census-mtl compiled",
+    })  # fmt: skip
+    validation = type(tensors)(tensors.x[:2048], tensors.y[:2048], tensors.w[:2048])
+    last = {}
+    turn({})
+
+    def after_epoch(row: dict) -> None:  # keeps the last epoch's weights, as the peers do
+        last.update({k: v.clone() for k, v in network.state_dict().items()})
+        turn({"seconds": row["seconds"]})
+
+    fit(network, tensors, validation, config, 0, on_epoch_end=after_epoch, log_epochs=False)
+    network.load_state_dict(last)
+
+    def probabilities(data: Data) -> np.ndarray:
+        x = to_tensors(data.frame, TASKS, layout).x.to(spec["device"])
+        return predict(network.to(spec["device"]), x, 8192).numpy()
+
+    return probabilities
+
+
+def peer(spec: dict, train: Data, epochs: int):
+    """A peer trainer from ``peers.py``; a turn after every epoch."""
+    import peers
+
+    impl, model, batch, device = spec["impl"], spec["model"], spec["batch"], spec["device"]
+    if impl.startswith("DeepCTR"):
+        trainer = peers.DeepCTR(model, batch, train, device, dense=impl.endswith("dense"))
+    elif impl == "torch-rechub":
+        trainer = peers.rechub(model, train, batch, device)
+    elif impl == "naive PLE":
+        trainer = peers.naive_ple(train, batch, device)
     else:
-        name, params = OURS[model]
-        network = build_model(name, layout, TASKS, params)
-        train, test_x = data["train"], data["test"].x
-    config = Training.model_validate(
-        {
-            "seeds": [0], "device": device, "num_threads": 2, "batch_size": batch,
-            "max_epochs": epochs, "early_stopping": {"metric": "mean_auc", "patience": epochs},
-            "optimizer": {"name": "adam", "learning_rate": 1e-3}, "resume": False,
-            "compile": impl == "compiled",
-        }
-    )  # fmt: skip
-    validation = type(train)(train.x[:2048], train.y[:2048], train.w[:2048])
-    history = fit(network, train, validation, config, seed=0).history
-    network.to(torch.device(device))
-    seconds = [row["seconds"] for row in history]
-    started = time.perf_counter()
-    probs = predict(network, test_x.to(device), 8192).numpy()
-    inference = time.perf_counter() - started
-    return {
-        "rows": len(train),
-        "seconds": seconds,
-        "inference_rows_per_s": len(test_x) / inference,
-        "auc": {t: roc_auc_score(data["test"].y[:, i], probs[:, i]) for i, t in enumerate(TASKS)},
-    }
-
-
-def _deepctr(model: str, batch: int, epochs: int, data_dir: Path, device: str) -> dict:
-    from deepctr_torch.inputs import DenseFeat, SparseFeat
-    from deepctr_torch.models import MMOE, PLE, SharedBottom
-
-    torch.set_num_threads(2)
-    layout = json.loads((data_dir / "feature_layout.json").read_text())
-    frames = {s: pd.read_parquet(data_dir / f"{s}.parquet") for s in ("train", "test")}
-    columns = [SparseFeat(n, size, embedding_dim=4) for n, size in layout["categorical"].items()]
-    columns += [DenseFeat(n, 1) for n in layout["numeric"]]
-    names = list(layout["categorical"]) + layout["numeric"]
-
-    def inputs(frame: pd.DataFrame) -> dict:
-        return {
-            n: frame[n].to_numpy(np.int64 if n in layout["categorical"] else np.float32)
-            for n in names
-        }
-
-    common = {"task_types": ["binary", "binary"], "task_names": TASKS, "device": device, "seed": 0}
-    if model == "ple":
-        network = PLE(columns, shared_expert_num=2, specific_expert_num=3, num_levels=1,
-                      expert_dnn_hidden_units=(16,), gate_dnn_hidden_units=(),
-                      tower_dnn_hidden_units=(8,), **common)  # fmt: skip
-    elif model == "mmoe":
-        network = MMOE(columns, num_experts=8, expert_dnn_hidden_units=(16,),
-                       gate_dnn_hidden_units=(), tower_dnn_hidden_units=(8,), **common)  # fmt: skip
-    else:
-        network = SharedBottom(columns, bottom_dnn_hidden_units=(117,),
-                               tower_dnn_hidden_units=(8,), **common)  # fmt: skip
-    network.compile(torch.optim.Adam(network.parameters(), lr=1e-3), "binary_crossentropy")
-    x_train = inputs(frames["train"])
-    y_train = frames["train"][[f"y__{t}" for t in TASKS]].to_numpy(np.float32)
-    seconds = []
+        trainer = peers.PaddleLoop(model, train, batch)
+    turn({})
     for _ in range(epochs):
         started = time.perf_counter()
-        network.fit(x_train, y_train, batch_size=batch, epochs=1, verbose=0, shuffle=True)
-        seconds.append(time.perf_counter() - started)
+        trainer.epoch()
+        turn({"seconds": time.perf_counter() - started})
+    return trainer.probabilities
+
+
+def work(spec: dict) -> None:
+    """A worker: set up, train an epoch on every go, then report test AUC, inference speed and
+    peak memory."""
+    if not spec["impl"].startswith("Paddle"):
+        import torch
+
+        torch.set_num_threads(IMPLS[spec["impl"]][1])
+    data_dir, epochs = Path(spec["data_dir"]), spec["epochs"]
+    train, test = Data(data_dir, "train"), Data(data_dir, "test")
+    train_and_report = ours if spec["impl"] in OURS else peer
+    probabilities = train_and_report(spec, train, epochs)
     started = time.perf_counter()
-    probs = network.predict(inputs(frames["test"]), batch_size=8192)
-    inference = time.perf_counter() - started
-    labels = frames["test"][[f"y__{t}" for t in TASKS]].to_numpy()
-    return {
-        "rows": len(y_train),
-        "seconds": seconds,
-        "inference_rows_per_s": len(labels) / inference,
-        "auc": {t: roc_auc_score(labels[:, i], probs[:, i]) for i, t in enumerate(TASKS)},
-    }
+    probs = probabilities(test)
+    seconds = time.perf_counter() - started
+    print(MARK + json.dumps({
+        "inference_rows_per_s": len(test.y) / seconds,
+        "auc": {t: roc_auc_score(test.y[:, i], probs[:, i]) for i, t in enumerate(TASKS)},
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rows": len(train.y),
+    }), flush=True)  # fmt: skip
 
 
-def run_one(spec: dict) -> dict:
-    """One configuration, in this process; adds the process's peak memory."""
-    args = (spec["model"], spec["batch"], spec["epochs"], Path(spec["data_dir"]), spec["device"])
-    impl = spec["impl"]
-    result = _deepctr(*args) if impl == "deepctr" else _ours(impl, *args)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result["seconds_per_epoch"] = statistics.median(result["seconds"])
-    result["train_rows_per_s"] = result["rows"] / result["seconds_per_epoch"]
-    return {**spec, **result}
+# --- driver side ---------------------------------------------------------------------------
+
+
+class Worker:
+    """One implementation's process; its stderr goes to a temporary file (shown on failure)."""
+
+    def __init__(self, spec: dict) -> None:
+        self.spec, self.log = spec, tempfile.TemporaryFile("w+")  # noqa: SIM115 - the worker's
+        threads = str(IMPLS[spec["impl"]][1])
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--worker", json.dumps(spec)], env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+        )  # fmt: skip
+        self.seconds: list[float] = []
+
+    def read(self) -> dict:
+        """The worker's next report; a dead worker raises with the end of its stderr."""
+        for line in self.process.stdout:
+            if line.startswith(MARK):
+                return json.loads(line[len(MARK) :])
+        self.log.seek(0)
+        raise RuntimeError(f"{self.spec['impl']} failed:\n{self.log.read()[-3000:]}")
+
+    def go(self) -> dict:
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        return self.read()
+
+    def epoch(self) -> None:
+        self.seconds.append(self.go()["seconds"])
+
+    def result(self) -> dict:
+        """Test AUC, inference speed and memory, with the epochs' times."""
+        final, spec = self.go(), self.spec
+        result = {**spec, **final, "threads": IMPLS[spec["impl"]][1], "seconds": self.seconds}
+        result["first_epoch_seconds"] = self.seconds[0]
+        result["seconds_per_epoch"] = statistics.median(self.seconds[1:] or self.seconds)
+        result["train_rows_per_s"] = result["rows"] / result["seconds_per_epoch"]
+        return result
+
+
+def compare(model: str, batch: int, args: argparse.Namespace) -> list[dict]:
+    """Every implementation of ``model`` at ``batch``, an epoch each in turn."""
+    impls = [i for i in args.impls if i != "naive PLE" or model == "ple"]
+    specs = [{"impl": i, "model": model, "batch": batch, "epochs": args.epochs,
+              "data_dir": str(args.data_dir), "device": args.device} for i in impls]  # fmt: skip
+    workers = [Worker(s) for s in specs]
+    live = [w for w in workers if _ok(w, w.read)]  # they set up side by side
+    for _ in range(args.epochs):
+        live = [w for w in live if _ok(w, w.epoch)]
+    results = []
+    live = [w for w in live if _ok(w, lambda w=w: results.append(w.result()))]
+    for w in workers:
+        w.process.kill()
+        w.process.wait()
+    return results
+
+
+def _ok(worker: Worker, step) -> bool:
+    """Run ``step()``; a failure is printed and drops the worker."""
+    try:
+        step()
+        return True
+    except (RuntimeError, KeyError, json.JSONDecodeError, BrokenPipeError) as error:
+        print(f"{worker.spec['model']} batch {worker.spec['batch']}: {error}", file=sys.stderr)
+        return False
+
+
+def table(results: list[dict]) -> str:
+    """Markdown: one row per configuration, the speed-up over the fastest peer library."""
+    lines = [
+        "| model | batch | implementation | threads | s/epoch | first epoch s | train rows/s "
+        "| inference rows/s | peak RSS MB | test AUC income | test AUC marital "
+        "| speed-up over the fastest peer |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        group = [p for p in results if (p["model"], p["batch"]) == (r["model"], r["batch"])]
+        peers = [p["seconds_per_epoch"] for p in group if p["impl"] not in NOT_PEERS]
+        ratio = f"{min(peers) / r['seconds_per_epoch']:.2f}x" if peers else ""
+        lines.append(
+            f"| {r['model']} | {r['batch']} | {r['impl']} | {r['threads']} "
+            f"| {r['seconds_per_epoch']:.2f} | {r['first_epoch_seconds']:.2f} "
+            f"| {r['train_rows_per_s']:,.0f} | {r['inference_rows_per_s']:,.0f} "
+            f"| {r['peak_rss_mb']:,.0f} | {r['auc']['income']:.4f} | {r['auc']['marital']:.4f} "
+            f"| {ratio} |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=Path("data/05_model_input"))
-    parser.add_argument("--epochs", type=int, default=3, help="timed epochs (median reported)")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs each; the first is warm-up")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 1024])
-    parser.add_argument("--models", nargs="+", default=list(OURS), choices=list(OURS))
-    parser.add_argument(
-        "--impls",
-        nargs="+",
-        default=list(IMPLS),
-        choices=list(IMPLS),
-        help="; ".join(f"{k}: {v}" for k, v in IMPLS.items()),
-    )
+    parser.add_argument("--models", nargs="+", default=list(OUR_NETWORKS), choices=OUR_NETWORKS)
+    parser.add_argument("--impls", nargs="+", default=list(IMPLS), choices=list(IMPLS),
+                        help="; ".join(f"{k}: {v[0]}" for k, v in IMPLS.items()))  # fmt: skip
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", type=Path)
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process's configuration
+    parser.add_argument("--out", type=Path, help="JSON results, rewritten after every group")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # a worker's configuration
     args = parser.parse_args()
-    if args.one:
-        print(json.dumps(run_one(json.loads(args.one))))
-        return
+    if args.worker:
+        return work(json.loads(args.worker))
     results = []
     for batch in args.batch_sizes:
         for model in args.models:
-            for impl in args.impls:
-                if impl == "naive" and model != "ple":
-                    continue
-                spec = {"impl": impl, "model": model, "batch": batch, "epochs": args.epochs,
-                        "data_dir": str(args.data_dir), "device": args.device}  # fmt: skip
-                env = {**os.environ, "OMP_NUM_THREADS": "2"}
-                done = subprocess.run(
-                    [sys.executable, __file__, "--one", json.dumps(spec)],
-                    capture_output=True, text=True, env=env, check=False,
-                )  # fmt: skip
-                if done.returncode != 0:
-                    print(f"{impl} {model} {batch}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
-                    continue
-                results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-                r = results[-1]
-                speed = f"{r['seconds_per_epoch']:7.2f} s/epoch"
-                auc = f"AUC {r['auc']['income']:.4f}/{r['auc']['marital']:.4f}"
-                print(f"{impl:8s} {model:12s} batch {batch:5d}: {speed}, {auc}", file=sys.stderr)
-                if args.out:  # after every configuration: an interrupted run keeps what it has
-                    args.out.parent.mkdir(parents=True, exist_ok=True)
-                    args.out.write_text(json.dumps(results, indent=2))
+            results += compare(model, batch, args)
+            print(table([r for r in results if (r["model"], r["batch"]) == (model, batch)]),
+                  file=sys.stderr)  # fmt: skip
+            if args.out:  # atomically, after every group: an interrupted run keeps what it has
+                temporary = args.out.with_suffix(".tmp")
+                temporary.write_text(json.dumps(results, indent=2))
+                temporary.replace(args.out)
     print(table(results))
-
-
-def table(results: list[dict]) -> str:
-    """Markdown: one row per configuration, with its speed-up over DeepCTR-Torch."""
-    peer = {(r["model"], r["batch"]): r for r in results if r["impl"] == "deepctr"}
-    lines = [
-        "| model | batch | implementation | s/epoch | train rows/s | inference rows/s "
-        "| peak RSS MB | test AUC income | test AUC marital | faster than DeepCTR-Torch by |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        other = peer.get((r["model"], r["batch"]))
-        ratio = (
-            f"{other['seconds_per_epoch'] / r['seconds_per_epoch']:.1f}x"
-            if other and r is not other
-            else ""
-        )
-        lines.append(
-            f"| {r['model']} | {r['batch']} | {r['impl']} | {r['seconds_per_epoch']:.2f} "
-            f"| {r['train_rows_per_s']:,.0f} | {r['inference_rows_per_s']:,.0f} "
-            f"| {r['peak_rss_mb']:,.0f} "
-            f"| {r['auc']['income']:.4f} | {r['auc']['marital']:.4f} | {ratio} |"
-        )
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":
