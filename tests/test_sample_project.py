@@ -202,8 +202,8 @@ def test_benchmark_smoke(sample_project):
     data = sample_project / "data" / "sample" / "05_model_input"
     done = subprocess.run(
         [sys.executable, str(script), "--data-dir", str(data), "--epochs", "1",
-         "--batch-sizes", "256", "--models", "ple", "--impls", "ours", "naive"],
+         "--batch-sizes", "256", "--models", "ple", "--impls", "census-mtl", "naive PLE"],
         capture_output=True, text=True, check=True, timeout=300,
     )  # fmt: skip
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ple | 256 |")]
-    assert len(rows) == 2 and rows[1].split("|")[3].strip() == "naive"
+    assert len(rows) == 2 and rows[1].split("|")[3].strip() == "naive PLE"

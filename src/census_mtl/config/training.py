@@ -123,7 +123,8 @@ class Training(Settings):
         True, description="continue from the model's last checkpoint of this config and data"
     )
     compile: bool = Field(
-        False, description="torch.compile the training step (opt-in; docs/benchmarks.md)"
+        False,
+        description="one fused, torch.compiled graph per training step (a C++ compiler on CPU)",
     )
 
     @field_validator("seeds")
