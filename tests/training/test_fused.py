@@ -74,16 +74,21 @@ def test_compiled_gradient_matches_autograd(rows, width):
             torch.testing.assert_close(outputs[task], logits, rtol=0, atol=0)
 
 
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])
 @pytest.mark.parametrize("optimizer", ["adam", "adamw"])
-def test_compiled_steps_match_torch_adam_and_the_weight_average(optimizer):
+def test_compiled_steps_match_torch_adam_and_the_weight_average(optimizer, device):
     spec = {"name": optimizer, "learning_rate": 0.01, "weight_decay": 0.01}
     settings = Training.model_validate({"optimizer": spec})
     model, loss_fn = model_and_loss()
+    model.to(device)
     eager = copy.deepcopy(model)
     average = AveragedModel(eager, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
     adam = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[optimizer]
     adam = adam(eager.parameters(), lr=0.01, weight_decay=0.01)
-    batch, rows = data(160), 32
+    batch, rows = data(160).to(torch.device(device)), 32
     for start in range(0, 160, rows):
         x, y, w = (t[start : start + rows] for t in (batch.x, batch.y, batch.w))
         adam.zero_grad()
@@ -92,13 +97,29 @@ def test_compiled_steps_match_torch_adam_and_the_weight_average(optimizer):
         average.update_parameters(eager)
 
     step = FusedStep(model, loss_fn, settings.optimizer, 0.9)
-    losses = step.epoch(batch, torch.arange(160), rows, lambda _: 0.01)
+    losses = step.epoch(batch, torch.arange(160, device=device), rows, lambda _: 0.01)
     assert step.taken == 5 and losses[0] > 0
+    assert (step.graph is not None) == (device == "cuda")  # steps 3 to 5 replay a CUDA graph
     for ours, theirs in ((model, eager), (step.ema_model, average.module)):
         for (name, a), b in zip(ours.named_parameters(), theirs.parameters(), strict=True):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
     release(model)
     assert all(p.data.data_ptr() != step.flat.data_ptr() for p in model.parameters())
+
+
+@CUDA
+def test_cuda_graph_replays_the_compiled_step_exactly(monkeypatch):
+    batch, order = data(320).to(torch.device("cuda")), torch.arange(320, device="cuda")
+    weights = []
+    for graph_after in (2, 10**9):  # replayed from the third step on; never
+        monkeypatch.setattr(fused_module, "GRAPH_AFTER", graph_after)
+        model, loss_fn = model_and_loss()
+        step = FusedStep(model.cuda(), loss_fn, Training().optimizer, 0.9)
+        losses = [step.epoch(batch, order, 32, lambda i: 0.01 / (1 + i)) for _ in range(2)]
+        weights.append((step.flat.clone(), step.ema_flat.clone(), losses))
+    # not bitwise: inductor's CUDA kernels sum the embedding gradient with atomic adds
+    for replayed, called in zip(weights[0], weights[1], strict=True):
+        torch.testing.assert_close(replayed, called, rtol=1e-5, atol=1e-6)
 
 
 def test_compiled_training_resumes_exactly(tmp_path, monkeypatch):

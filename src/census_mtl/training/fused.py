@@ -7,7 +7,8 @@ Here every parameter is a view into one flat tensor, so that the gradient, Adam'
 the moving average are flat tensors too, and one compiled function (``torch.func`` gradient of
 the loss, then the updates in place) does the whole step; inductor fuses it into a handful of
 C++ kernels. The model's parameters stay views of the flat weights, so ``model`` always holds
-the current weights; ``release`` gives every parameter its own storage again.
+the current weights; ``release`` gives every parameter its own storage again. On CUDA the
+compiled step is captured once as a CUDA graph and replayed, one launch per step.
 
 The arithmetic is that of the eager path (``torch.optim.Adam``/``AdamW``,
 ``AveragedModel`` with ``get_ema_multi_avg_fn``); only rounding differs, and
@@ -32,6 +33,7 @@ from census_mtl.training.data import TensorData
 from census_mtl.training.loss import MultiTaskLoss
 
 BETAS, EPS = (0.9, 0.999), 1e-8
+GRAPH_AFTER = 2  # compiled steps run before the CUDA graph is captured (compile, warm-up)
 
 
 def flatten_parameters(model: torch.nn.Module) -> torch.Tensor:
@@ -83,7 +85,8 @@ class FusedStep:
         if ema_decay is not None:
             self.ema_model = copy.deepcopy(model)
             self.ema_flat = flatten_parameters(self.ema_model)
-        self.compiled = None
+        self.sums = torch.zeros(len(loss_fn.tasks) + 1, device=self.flat.device)
+        self.compiled, self.graph = None, None
         if compile_step:  # the C++ wrapper calls the kernels without Python in between
             options = {"cpp_wrapper": True} if self.flat.device.type == "cpu" else {}
             self.compiled = torch.compile(
@@ -139,24 +142,42 @@ class FusedStep:
 
         ``learning_rate(step)``: the rate of the ``step``-th step of the run (0-based).
         """
-        device = self.flat.device
-        sums = torch.zeros(len(self.loss_fn.tasks) + 1, device=device)
+        device, sums = self.flat.device, self.sums.zero_()
         tensors, moments = (data.x, data.y, data.w), (self.exp_avg, self.exp_avg_sq)
         batches = range(0, len(data), batch_size)
         for start in batches:
             index = order[start : start + batch_size]
             if len(index) < 2:  # as the eager loop: a lone last row is dropped
                 continue
-            step = self._step
-            if self.compiled is not None and len(index) == batch_size:
-                step = self.compiled
             ema_weight = 1.0 if self.averaged == 0 else 1 - (self.ema_decay or 0.0)
             rates = torch.tensor([learning_rate(self.taken), ema_weight], device=device)
-            with self._guards():
-                step(self.flat, moments, self.steps, self.ema_flat, tensors, index, rates, sums)
+            args = (self.flat, moments, self.steps, self.ema_flat, tensors, index, rates, sums)
+            if self.compiled is None or len(index) < batch_size:
+                self._step(*args)
+            elif device.type == "cuda" and self.taken >= GRAPH_AFTER:
+                self._replay(args)
+            else:
+                with self._guards():
+                    self.compiled(*args)
             self.taken += 1
             self.averaged += self.ema_flat is not None
         return (sums / len(batches)).tolist()
+
+    def _replay(self, args: tuple) -> None:
+        """On CUDA, the compiled step captured once as a CUDA graph and replayed: one launch per
+        step instead of one per kernel. The batch's indices and rates are copied into the
+        graph's own input tensors; every other input is the same tensor at every step."""
+        key = (*(t.data_ptr() for t in args[4]), len(args[5]))
+        if self.graph is None or self.graph[0] != key:
+            inputs = (args[5].clone(), args[6].clone())
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph), self._guards():
+                self.compiled(*args[:5], *inputs, args[7])
+            self.graph = (key, graph, inputs)
+        _, graph, (index, rates) = self.graph
+        index.copy_(args[5])
+        rates.copy_(args[6])
+        graph.replay()
 
     def _guards(self):
         """After the first compiled call, skip re-checking guards that hold by construction
