@@ -112,26 +112,28 @@ class InputLinear(nn.Module):
         return torch.addmm(field_sum + self.bias, x[:, :n], self.weight[:n])
 
 
-GATHER_MAX_ROWS, ONE_HOT_MAX_WIDTH = 128, 512
+ONE_HOT_MIN_ROWS, ONE_HOT_MAX_WIDTH = 128, 512
 
 
 def compiled_field_sum(codes: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    """``embedding_bag`` for a compiled graph, by cost: a gather and a sum for a small batch;
-    for a larger one the product of its one-hot matrix with a narrow ``table``, else aten's
-    ``embedding_bag``.
+    """``embedding_bag`` for a compiled graph, by cost: for a batch of more than 128 rows and a
+    table at most 512 wide, the product of the batch's one-hot matrix with the table; else
+    aten's ``embedding_bag``.
 
-    Measured on 2 cores at batch 1024: inductor fuses the gather, but its backward is a
-    scatter-add that slows down with the batch (about 18 ms a step against 7 ms); the one-hot
-    product costs rows x width multiply-adds (1.6 ms forward and backward for a 577 x 138
-    table, 12.6 ms for 626 x 782); aten's ``embedding_bag`` backward sorts the indices every
-    step (5.0 ms at width 138, 6.5 ms at 782).
+    Measured on 2 cores, compiled steps (``benchmarks/profile_step.py``): at batch 1024 with
+    PaddleRec's PLE (a 577 x 138 table) the one-hot product makes a step 5.3-5.6 ms against
+    8.1 with ``embedding_bag``, whose backward sorts the indices; for a 626 x 782 table the
+    product costs more (12.6 ms against 6.5, forward and backward). At batch 32
+    ``embedding_bag`` is fastest: 1.16 ms a step against 1.33 (one-hot) and 1.60 for a gather
+    and sum, whose backward inductor makes a scatter of atomic adds (the default PLE: 5.07 ms
+    against 10.6 with the gather).
     """
-    if codes.shape[0] <= GATHER_MAX_ROWS:
-        return table[codes].sum(1)
-    if table.shape[1] > ONE_HOT_MAX_WIDTH:
-        return F.embedding_bag(codes, table, mode="sum")
-    one_hot = torch.zeros(codes.shape[0], table.shape[0], device=codes.device, dtype=table.dtype)
-    return one_hot.scatter_(1, codes, 1.0) @ table
+    if codes.shape[0] > ONE_HOT_MIN_ROWS and table.shape[1] <= ONE_HOT_MAX_WIDTH:
+        one_hot = torch.zeros(
+            codes.shape[0], table.shape[0], device=codes.device, dtype=table.dtype
+        )
+        return one_hot.scatter_(1, codes, 1.0) @ table
+    return F.embedding_bag(codes, table, mode="sum")
 
 
 def input_linears(x: torch.Tensor, layers: Sequence[InputLinear]) -> list[torch.Tensor]:

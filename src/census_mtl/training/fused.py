@@ -138,13 +138,14 @@ class FusedStep:
         self, data: TensorData, order: torch.Tensor, batch_size: int,
         learning_rate: Callable[[int], float],
     ) -> list[float]:  # fmt: skip
-        """One pass over ``data`` in ``order``; the mean total and per-task losses.
+        """One pass over the rows of ``data`` that ``order`` lists; the mean total and per-task
+        losses.
 
         ``learning_rate(step)``: the rate of the ``step``-th step of the run (0-based).
         """
         device, sums = self.flat.device, self.sums.zero_()
         tensors, moments = (data.x, data.y, data.w), (self.exp_avg, self.exp_avg_sq)
-        batches = range(0, len(data), batch_size)
+        batches = range(0, len(order), batch_size)
         for start in batches:
             index = order[start : start + batch_size]
             if len(index) < 2:  # as the eager loop: a lone last row is dropped

@@ -107,9 +107,10 @@ def train_epoch(
     loss_fn: MultiTaskLoss, optimizer: torch.optim.Optimizer, desc: str,
     after_step: Callable[[], None] | None = None,
 ) -> list[float]:  # fmt: skip
-    """One pass over ``data`` in ``order``; the mean total and per-task losses."""
+    """One pass over the rows of ``data`` that ``order`` lists, in that order; the mean total and
+    per-task losses."""
     sums = torch.zeros(len(loss_fn.tasks) + 1, device=order.device)
-    batches = range(0, len(data), batch_size)
+    batches = range(0, len(order), batch_size)
     for start in tqdm(batches, desc=desc, leave=False, disable=None):
         index = order[start : start + batch_size]
         if len(index) < 2:  # batch norm needs two rows; drop a lone last row

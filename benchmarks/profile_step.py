@@ -1,0 +1,97 @@
+"""Where a training step's time goes: milliseconds per step and the operators (or, compiled, the
+generated kernels) that take it, on the real data (``data/05_model_input``).
+
+    python benchmarks/profile_step.py --batch 32 --compile                   # PaddleRec's PLE
+    python benchmarks/profile_step.py --batch 1024 --network default --compile  # conf/base's
+
+``--network paddlerec`` (the default) is the census network of ``train_speed.py`` with its
+optimiser; ``--network default`` is the model and training settings of ``conf/base`` (dropout,
+weight average, optimiser). ``--steps`` steps are timed after three warm-up steps (the compile),
+then 20 more run under ``torch.profiler``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch._inductor.config as inductor
+from kedro.config import OmegaConfigLoader
+from torch.profiler import profile
+from train_speed import OUR_NETWORKS
+
+from census_mtl.config import Training
+from census_mtl.models import FeatureLayout, build_model
+from census_mtl.training.data import TensorData, to_tensors
+from census_mtl.training.fused import FusedStep
+from census_mtl.training.loop import make_optimizer, train_epoch
+from census_mtl.training.loss import MultiTaskLoss
+
+TASKS = ["income", "marital"]
+
+
+def network_and_settings(
+    model: str, network: str, layout: FeatureLayout
+) -> tuple[torch.nn.Module, Training]:
+    """The network and training settings to profile (see the module's docstring)."""
+    torch.manual_seed(0)
+    if network == "paddlerec":
+        name, params = OUR_NETWORKS[model]
+        settings = {"optimizer": {"name": "adam", "learning_rate": 1e-3}}
+        return build_model(name, layout, TASKS, params), Training.model_validate(settings)
+    parameters = OmegaConfigLoader("conf", base_env="base", default_run_env="local")["parameters"]
+    spec = dict(parameters[model]["model"])
+    net = build_model(spec.pop("name"), layout, TASKS, spec)
+    return net, Training.model_validate(parameters["training_defaults"])
+
+
+def epoch_function(args: argparse.Namespace, train: TensorData, layout: FeatureLayout):
+    """``run(order)``: one pass over the rows of ``order`` in batches of ``args.batch``."""
+    net, settings = network_and_settings(args.model, args.network, layout)
+    loss = MultiTaskLoss(TASKS, settings.loss, ["binary", "binary"])
+    rate = settings.optimizer.learning_rate
+    if args.compile:
+        fused = FusedStep(net, loss, settings.optimizer, settings.ema_decay)
+        return lambda order: fused.epoch(train, order, args.batch, lambda _: rate)
+    optimizer = make_optimizer(net, settings.optimizer)
+    return lambda order: train_epoch(net, train, order, args.batch, loss, optimizer, "", None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="ple", choices=OUR_NETWORKS)
+    parser.add_argument("--network", default="paddlerec", choices=["paddlerec", "default"])
+    parser.add_argument("--batch", type=int, default=1024)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data-dir", type=Path, default=Path("data/05_model_input"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    inductor.cpp.enable_kernel_profile = True  # name the compiled kernels in the profile
+    layout = json.loads((args.data_dir / "feature_layout.json").read_text())
+    layout = FeatureLayout.from_dict(layout)
+    train = to_tensors(pd.read_parquet(args.data_dir / "train.parquet"), TASKS, layout)
+    run = epoch_function(args, train, layout)
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
+    started = time.perf_counter()
+    run(order[: 3 * args.batch])
+    warm_up = time.perf_counter() - started
+    started = time.perf_counter()
+    run(order[: args.steps * args.batch])
+    per_step = (time.perf_counter() - started) / args.steps
+    mode = "compiled" if args.compile else "eager"
+    print(f"{args.model} ({args.network}) batch {args.batch}, {args.threads} threads, {mode}: "
+          f"{per_step * 1e3:.2f} ms/step, {per_step * len(train) / args.batch:.2f} s/epoch "
+          f"(warm-up {warm_up:.1f} s)")  # fmt: skip
+    with profile() as profiler:
+        run(order[: 20 * args.batch])
+    print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
+if __name__ == "__main__":
+    main()
