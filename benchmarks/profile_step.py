@@ -6,8 +6,8 @@ generated kernels) that take it, on the real data (``data/05_model_input``).
 
 ``--network paddlerec`` (the default) is the census network of ``train_speed.py`` with its
 optimiser; ``--network default`` is the model and training settings of ``conf/base`` (dropout,
-weight average, optimiser). ``--steps`` steps are timed after three warm-up steps (the compile),
-then 20 more run under ``torch.profiler``.
+weight average, optimiser). ``--steps`` steps (at most an epoch) are timed after three warm-up
+steps (the compile), then 20 more run under ``torch.profiler``.
 """
 
 from __future__ import annotations
@@ -81,9 +81,10 @@ def main() -> None:
     started = time.perf_counter()
     run(order[: 3 * args.batch])
     warm_up = time.perf_counter() - started
+    steps = min(args.steps, len(train) // args.batch)  # at most one epoch
     started = time.perf_counter()
-    run(order[: args.steps * args.batch])
-    per_step = (time.perf_counter() - started) / args.steps
+    run(order[: steps * args.batch])
+    per_step = (time.perf_counter() - started) / steps
     mode = "compiled" if args.compile else "eager"
     print(f"{args.model} ({args.network}) batch {args.batch}, {args.threads} threads, {mode}: "
           f"{per_step * 1e3:.2f} ms/step, {per_step * len(train) / args.batch:.2f} s/epoch "
