@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import optuna
@@ -21,8 +22,9 @@ from optuna.trial import TrialState
 
 from census_mtl.config import validate
 from census_mtl.config.tuning import Tuning
+from census_mtl.tuning.journal import BEAT
 from census_mtl.tuning.study import TrialSeededSampler, make_storage, trial_seed
-from census_mtl.tuning.workers import FINISHED
+from census_mtl.tuning.workers import FINISHED, TrialSkipped, admit, run_study
 
 WORKER = Path(__file__).with_name("worker.py")
 N_TRIALS = 24
@@ -103,3 +105,56 @@ def test_one_worker_alone_is_reproducible(tmp_path):
         return [t.params for t in study.trials]
 
     assert draws(f"{tmp_path}/a.db") == draws(f"{tmp_path}/b.db")
+
+
+DIST = {"x": optuna.distributions.IntDistribution(0, 3)}
+
+
+def _fresh(study: optuna.Study, x: int) -> optuna.Trial:
+    """A new running trial that drew ``x`` (as ``ask`` makes one when no trial waits)."""
+    trial = optuna.Trial(study, study._storage.create_new_trial(study._study_id))
+    trial.suggest_int("x", x, x)
+    return trial
+
+
+def _skipped(trial: optuna.Trial, n_trials: int) -> str:
+    with pytest.raises(TrialSkipped) as skip:
+        admit(trial, n_trials)
+    trial.study.tell(trial, state=TrialState.FAIL)
+    return str(skip.value)
+
+
+QUEUE = {
+    "retry": lambda study: study.add_trial(  # as RetryHeartbeatStaleTrialCallback queues
+        optuna.create_trial(state=TrialState.WAITING, params={"x": 1}, distributions=DIST)
+    ),
+    "user": lambda study: study.enqueue_trial({"x": 1}),
+}
+
+
+@pytest.mark.parametrize("queue", list(QUEUE))
+def test_a_waiting_trial_holds_its_configuration_and_its_place(queue, tmp_path):
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path}/s.db")
+    study.add_trial(optuna.create_trial(params={"x": 0}, distributions=DIST, value=0.0))
+    QUEUE[queue](study)  # trial 1
+    assert _skipped(_fresh(study, 1), n_trials=5) == "duplicate of trial 1"
+    assert _skipped(_fresh(study, 2), n_trials=2) == "the study already holds or runs 2 trials"
+    retry = study.ask()  # taken after the fresh trials started, yet numbered before them
+    assert retry.number == 1 and retry.suggest_int("x", 0, 3) == 1
+    admit(retry, n_trials=2)
+
+
+def test_the_first_heartbeat_is_sent_before_the_trial_starts(tmp_path, monkeypatch):
+    """A worker killed at once must leave a trial that goes stale, not one running for ever;
+    Optuna's own first beat comes from a thread that may not have run yet."""
+    monkeypatch.setattr(optuna.study._optimize, "get_heartbeat_thread", lambda *_: nullcontext())
+    settings = validate(Tuning, _settings(f"journal:{tmp_path}/j.log"), "tuning")
+    study = optuna.create_study(storage=make_storage(settings))
+    beats = []
+
+    def evaluate(trial: optuna.Trial, _) -> float:
+        beats.append(BEAT in trial.storage.get_trial(trial._trial_id).system_attrs)
+        return 0.0
+
+    run_study(study, lambda t: t.suggest_int("x", 0, 3), evaluate, 2, None)
+    assert beats == [True, True]

@@ -4,6 +4,10 @@ A worker draws a configuration, then evaluates it only if no other live or finis
 holds the same one and the study still has room: ``n_trials`` is the exact number of
 finished (complete or pruned) trials the study ends with, whatever the number of workers.
 A trial that is not evaluated is marked failed with the reason in its ``skipped`` attribute.
+
+Trials are admitted in the order of their numbers, which the storage hands out (no worker's
+clock is trusted). A waiting trial (a killed trial queued to run again, or one a user queued)
+holds its place and its configuration until a worker takes it.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from typing import Any
 
 import optuna
 from optuna.exceptions import ExperimentalWarning
+from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import FrozenTrial, TrialState
 
 logger = logging.getLogger(__name__)
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+HELD = (TrialState.WAITING, TrialState.RUNNING, *FINISHED)  # states that hold a place
 DUPLICATE = "duplicate of trial"
 MAX_SKIPPED_IN_A_ROW = 20  # configurations already taken, drawn in a row: the space is spent
 
@@ -51,18 +57,15 @@ def is_duplicate(trial: FrozenTrial) -> bool:
 
 
 def admit(trial: optuna.Trial, n_trials: int | None) -> None:
-    """Skip ``trial`` if a running or finished trial already holds its parameters, or if the
-    finished trials and those started before it fill the study (one read of the study)."""
+    """Skip ``trial`` if a waiting, running or finished trial holds its parameters, or if the
+    finished trials and the unfinished ones numbered before it fill the study (one read)."""
     others = [
-        t
-        for t in trial.study.get_trials(deepcopy=False, states=(TrialState.RUNNING, *FINISHED))
-        if t.number != trial.number
+        t for t in trial.study.get_trials(deepcopy=False, states=HELD) if t.number != trial.number
     ]
     for other in others:
-        if other.params == trial.params:
+        if (other.params or other.system_attrs.get("fixed_params")) == trial.params:
             _skip(trial, f"{DUPLICATE} {other.number}")
-    me = (trial.datetime_start, trial.number)
-    taken = sum(t.state in FINISHED or (t.datetime_start, t.number) < me for t in others)
+    taken = sum(t.state in FINISHED or t.number < trial.number for t in others)
     if n_trials is not None and taken >= n_trials:
         _skip(trial, f"the study already holds or runs {n_trials} trials")
 
@@ -84,6 +87,8 @@ def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
     evaluated: list[int] = []
 
     def objective(trial: optuna.Trial):
+        if is_heartbeat_enabled(trial.storage):  # Optuna's first beat comes from a thread
+            trial.storage.record_heartbeat(trial._trial_id)  # a kill from here on goes stale
         configuration = draw(trial)
         admit(trial, n_trials)
         evaluated.append(trial.number)
