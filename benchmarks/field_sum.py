@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from census_mtl.models.inputs import compiled_field_sum
+from census_mtl.models.inputs import compiled_field_sum, one_hot_rows
 
 Way = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -38,8 +38,7 @@ def autograd_way(forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) 
 
 
 def one_hot_product(codes: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    one_hot = torch.zeros(codes.shape[0], table.shape[0], dtype=table.dtype)
-    return one_hot.scatter_(1, codes, 1.0) @ table
+    return one_hot_rows(codes, table.shape[0], table) @ table
 
 
 def sparse_product(codes, table, grad):
@@ -66,8 +65,8 @@ def per_field_index_add(codes, table, grad):
 
 def bag_then_one_hot(codes, table, grad):
     """``embedding_bag`` forward; backward the one-hot product's only."""
-    one_hot = torch.zeros(codes.shape[0], table.shape[0], dtype=table.dtype)
-    return F.embedding_bag(codes, table, mode="sum"), one_hot.scatter_(1, codes, 1.0).t() @ grad
+    one_hot = one_hot_rows(codes, table.shape[0], table)
+    return F.embedding_bag(codes, table, mode="sum"), one_hot.t() @ grad
 
 
 WAYS: dict[str, tuple[Way, bool]] = {  # name: (way, also compiled)

@@ -67,9 +67,15 @@ class FeatureLayout:
     def to_one_hot(self, x: torch.Tensor) -> torch.Tensor:
         """The one-hot view of a compact input batch."""
         codes = x[:, self.n_numeric :].long() + self.offsets().to(x.device)
-        dense = x.new_zeros(x.shape[0], sum(self.cardinalities))
-        dense.scatter_(1, codes, 1.0)
+        dense = one_hot_rows(codes, sum(self.cardinalities), x)
         return torch.cat([x[:, : self.n_numeric], dense], dim=1)
+
+
+def one_hot_rows(codes: torch.Tensor, width: int, like: torch.Tensor) -> torch.Tensor:
+    """A ``len(codes) x width`` matrix of ``like``'s dtype and device, with a 1 at every code
+    of each row (codes of different fields never collide)."""
+    one_hot = torch.zeros(codes.shape[0], width, device=like.device, dtype=like.dtype)
+    return one_hot.scatter_(1, codes, 1.0)
 
 
 InputSpec = int | FeatureLayout
@@ -135,8 +141,7 @@ def compiled_field_sum(codes: torch.Tensor, table: torch.Tensor) -> torch.Tensor
         return F.embedding_bag(codes, table, mode="sum")
     if codes.device.type == "cpu":
         return _BagSum.apply(codes, table)
-    one_hot = torch.zeros(codes.shape[0], table.shape[0], device=codes.device, dtype=table.dtype)
-    return one_hot.scatter_(1, codes, 1.0) @ table
+    return one_hot_rows(codes, table.shape[0], table) @ table
 
 
 @torch.library.custom_op("census_mtl::bag_sum", mutates_args=())
@@ -168,8 +173,7 @@ class _BagSum(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
         (codes,) = ctx.saved_tensors
-        one_hot = grad.new_zeros(codes.shape[0], ctx.rows).scatter_(1, codes, 1.0)
-        return None, one_hot.t() @ grad
+        return None, one_hot_rows(codes, ctx.rows, grad).t() @ grad
 
 
 def input_linears(x: torch.Tensor, layers: Sequence[InputLinear]) -> list[torch.Tensor]:
