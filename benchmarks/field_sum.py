@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from census_mtl.models.inputs import compiled_field_sum, one_hot_rows
+from census_mtl.models.field_sum import one_hot_rows, scatter_rows, training_field_sum
 
 Way = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -69,6 +69,11 @@ def bag_then_one_hot(codes, table, grad):
     return F.embedding_bag(codes, table, mode="sum"), one_hot.t() @ grad
 
 
+def bag_then_scatter(codes, table, grad):
+    """``embedding_bag`` forward; backward census-mtl's scatter kernel (no sort, no one-hot)."""
+    return F.embedding_bag(codes, table, mode="sum"), scatter_rows(codes, grad, table.shape[0])
+
+
 WAYS: dict[str, tuple[Way, bool]] = {  # name: (way, also compiled)
     "embedding_bag": (autograd_way(lambda c, t: F.embedding_bag(c, t, mode="sum")), True),
     "one-hot product": (autograd_way(one_hot_product), True),
@@ -76,9 +81,10 @@ WAYS: dict[str, tuple[Way, bool]] = {  # name: (way, also compiled)
     "CSR sparse products": (sparse_product, False),
     "bag, per-field index_add": (per_field_index_add, False),
     "bag, one-hot backward": (bag_then_one_hot, False),
-    # not compiled here: under torch.func.vjp dynamo hands its custom op a grad-tracking tensor
+    "bag, scatter kernel backward": (bag_then_scatter, False),
+    # not compiled here: under torch.func.vjp dynamo hands its operator a grad-tracking tensor
     # (the training step's torch.func.grad_and_value compiles it; profile_step.py times that)
-    "census-mtl's compiled_field_sum": (autograd_way(compiled_field_sum), False),
+    "census-mtl's training_field_sum": (autograd_way(training_field_sum), False),
 }
 
 

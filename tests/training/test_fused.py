@@ -7,8 +7,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from census_mtl.config import ConfigError, Training
-from census_mtl.models import FeatureLayout, build_model
-from census_mtl.models.inputs import ONE_HOT_MAX_WIDTH, ONE_HOT_MIN_ROWS
+from census_mtl.models import FeatureLayout, build_model, field_sum
 from census_mtl.training import fused as fused_module
 from census_mtl.training.data import TensorData
 from census_mtl.training.fused import FusedStep, release
@@ -46,15 +45,12 @@ def model_and_loss(width: int = 12, **loss) -> tuple[torch.nn.Module, MultiTaskL
     return model, MultiTaskLoss(TASKS, settings.loss, ["binary", "binary"])
 
 
-@pytest.mark.parametrize(  # the field sums: embedding bag (small batch, wide table), one-hot
-    ("rows", "width"),
-    [
-        (ONE_HOT_MIN_ROWS // 4, 12),
-        (ONE_HOT_MIN_ROWS * 2, 12),
-        (ONE_HOT_MIN_ROWS * 2, ONE_HOT_MAX_WIDTH),
-    ],
+@pytest.mark.parametrize(  # the category sum's gradient: the scatter kernel, embedding_bag's
+    ("rows", "width", "kernel"), [(32, 12, True), (256, 12, True), (256, 40, False)]
 )
-def test_compiled_gradient_matches_autograd(rows, width):
+def test_compiled_gradient_matches_autograd(rows, width, kernel, monkeypatch):
+    if not kernel:
+        monkeypatch.setattr(field_sum, "has_scatter_kernel", lambda: False)
     model, loss_fn = model_and_loss(width, use_sample_weight=True)
     eager = copy.deepcopy(model)
     batch = data(rows)

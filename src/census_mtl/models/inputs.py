@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from census_mtl.models.field_sum import one_hot_rows, training_field_sum
+
 
 @dataclass(frozen=True)
 class FeatureLayout:
@@ -71,13 +73,6 @@ class FeatureLayout:
         return torch.cat([x[:, : self.n_numeric], dense], dim=1)
 
 
-def one_hot_rows(codes: torch.Tensor, width: int, like: torch.Tensor) -> torch.Tensor:
-    """A ``len(codes) x width`` matrix of ``like``'s dtype and device, with a 1 at every code
-    of each row (codes of different fields never collide)."""
-    one_hot = torch.zeros(codes.shape[0], width, device=like.device, dtype=like.dtype)
-    return one_hot.scatter_(1, codes, 1.0)
-
-
 InputSpec = int | FeatureLayout
 
 
@@ -108,72 +103,14 @@ class InputLinear(nn.Module):
         """Embedding-bag sum of the weight rows of ``x``'s categories (compact input only)."""
         codes = x[:, self.spec.n_numeric :].long() + self.offsets
         table = weight[self.spec.n_numeric :]
-        if torch.compiler.is_compiling():
-            return compiled_field_sum(codes, table)
+        if self.training and torch.is_grad_enabled():
+            return training_field_sum(codes, table)
         return F.embedding_bag(codes, table, mode="sum")
 
     def add_numeric(self, x: torch.Tensor, field_sum: torch.Tensor) -> torch.Tensor:
         """The layer's output from its categorical part: add the bias and the numeric part."""
         n = self.spec.n_numeric
         return torch.addmm(field_sum + self.bias, x[:, :n], self.weight[:n])
-
-
-ONE_HOT_MIN_ROWS, ONE_HOT_MAX_WIDTH = 128, 512
-
-
-def compiled_field_sum(codes: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    """``embedding_bag`` for a compiled graph, by cost. For a batch of more than 128 rows and a
-    table at most 512 wide, the gradient is the product of the batch's one-hot matrix with the
-    output's; on the CPU the forward pass stays aten's ``embedding_bag``, which inductor calls
-    as it is (``_BagSum``), on CUDA it is the one-hot product too. Else aten's ``embedding_bag``.
-
-    Measured on 2 cores, compiled steps (``benchmarks/profile_step.py``): at batch 1024 with
-    PaddleRec's PLE (a 577 x 138 table) the one-hot product makes a step 5.3-5.6 ms against
-    8.1 with ``embedding_bag``, whose backward sorts the indices, and ``_BagSum`` 4.1 against
-    5.4-5.6 (MMoE 4.6 against 6.9, Shared-Bottom 4.5 against 5.5); for a 626 x 782 table the
-    product costs more (12.6 ms against 6.5, forward and backward). At batch 32
-    ``embedding_bag`` is fastest: 1.16 ms a step against 1.33 (one-hot), 1.02-1.08 against
-    1.07-1.14 (``_BagSum``), 1.60 for a gather and sum, whose backward inductor makes a
-    scatter of atomic adds (the default PLE: 5.07 ms against 10.6 with the gather).
-    ``benchmarks/field_sum.py`` times the sum alone, by these ways and others.
-    """
-    if codes.shape[0] <= ONE_HOT_MIN_ROWS or table.shape[1] > ONE_HOT_MAX_WIDTH:
-        return F.embedding_bag(codes, table, mode="sum")
-    if codes.device.type == "cpu":
-        return _BagSum.apply(codes, table)
-    return one_hot_rows(codes, table.shape[0], table) @ table
-
-
-@torch.library.custom_op("census_mtl::bag_sum", mutates_args=())
-def bag_sum(codes: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    """aten's ``embedding_bag`` sum, which inductor calls as it is instead of lowering it."""
-    return F.embedding_bag(codes, table, mode="sum")
-
-
-@bag_sum.register_fake
-def _(codes: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    return table.new_empty(codes.shape[0], table.shape[1])
-
-
-class _BagSum(torch.autograd.Function):
-    """``bag_sum`` forward; backward, the batch's one-hot matrix times the output's gradient
-    (a dense product beats the sort of ``embedding_bag``'s backward at large batches). An
-    ``autograd.Function`` with ``setup_context``, so that ``torch.func.grad`` takes it."""
-
-    @staticmethod
-    def forward(codes: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        return bag_sum(codes, table)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output) -> None:
-        codes, table = inputs
-        ctx.save_for_backward(codes)
-        ctx.rows = table.shape[0]
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
-        (codes,) = ctx.saved_tensors
-        return None, one_hot_rows(codes, ctx.rows, grad).t() @ grad
 
 
 def input_linears(x: torch.Tensor, layers: Sequence[InputLinear]) -> list[torch.Tensor]:
