@@ -1,14 +1,15 @@
 """The category sum of a first layer while it trains: ``table[codes].sum(1)`` and its gradient.
 
 aten's ``embedding_bag`` computes the sum fast, but its backward sorts the batch's codes: at
-PaddleRec's census sizes (38 fields, a table of 570 rows of 138) that sort is most of a training step. The
-gradient of the table is a scatter of the output gradient's rows, one per code, and here a small
-C++ kernel does it without sorting: each thread owns a range of the table's rows, so no two
-threads write one row and every row adds its codes in batch order (the result does not depend on
-the number of threads). The kernel is compiled once, by inductor's C++ compiler and cache, the
-first time a layer trains on the CPU; without a compiler training falls back to ``embedding_bag``
-both ways. On CUDA a compiled step takes the product of the batch's one-hot matrix with the
-table instead (sums of at most 512 columns, more than 128 rows), else ``embedding_bag``.
+PaddleRec's census sizes (38 fields, a table of 570 rows of 138) that sort is most of a training
+step. The gradient of the table is a scatter of the output gradient's rows, one per code, and
+here a small C++ kernel does it without sorting: each thread owns a range of the table's rows,
+so no two threads write one row and every row adds its codes in batch order (the result does not
+depend on the number of threads). The kernel is compiled once, by inductor's C++ compiler and
+cache, the first time a layer trains on the CPU; without a compiler training falls back to
+``embedding_bag`` both ways. On CUDA a compiled step takes the product of the batch's one-hot
+matrix with the table instead (sums of at most 512 columns, more than 128 rows), else
+``embedding_bag``.
 
 Measured on 2 cores: the sum and its gradient for a batch of 1,024 over that table take 0.68 ms
 with the kernel against 1.67 with the one-hot product's gradient and 4.24 with
