@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from census_mtl.models.dropout import Dropout
 from census_mtl.models.inputs import InputLinear, InputSpec, input_linears
 
 ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "silu": F.silu, "tanh": torch.tanh}
@@ -93,7 +94,7 @@ class StackedMLP(nn.Module):
             StackedNorm(norm, n, w) if norm else nn.Identity() for w in hidden_units
         )
         self.activation = ACTIVATIONS[activation]
-        self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
+        self.dropout = Dropout(dropout) if dropout else nn.Identity()
         self.out_width = widths[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,53 @@
+"""Dropout with a cheaper mask on the CPU.
+
+aten draws a CPU dropout mask with one Mersenne-Twister number and a float comparison per
+element, on one thread (its vectorised MKL path is for Intel CPUs only): in a step of the
+default PLE on 2 AMD cores it took a third of the time (``benchmarks/profile_step.py``). Here
+each 64-bit draw of the same generator gives three 16-bit numbers, and an element is kept when
+its number is among the lowest ``kept = round((1 - p) * 65536)`` of the 65,536. Kept elements
+are scaled by ``65536 / kept``, so the expectation is exact and ``p`` is rounded to a multiple of
+1/65536 (at most 65535/65536). A seeded run draws the same masks every time.
+
+On other devices and inside a compiled graph (inductor has its own generator) it is
+``F.dropout``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LEVELS = 1 << 16  # 16-bit numbers
+
+
+def uniform_int16(n: int) -> torch.Tensor:
+    """``n`` independent numbers, uniform over the int16 range, from the default generator.
+
+    ``random_`` fills int64 with 63 random bits; the low three of each draw's four int16 are
+    used (little-endian, as on every platform torch ships for), the top one holds the sign bit.
+    """
+    draws = torch.empty((n + 2) // 3, 4, dtype=torch.int16)
+    draws.view(torch.int64).random_()
+    return draws[:, :3].reshape(-1)[:n]
+
+
+class Dropout(nn.Module):
+    """``nn.Dropout(p)``, with the mask of ``uniform_int16`` on the CPU (see the module)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {p}")
+        self.p, self.kept = p, max(1, round((1.0 - p) * LEVELS))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if x.device.type != "cpu" or torch.compiler.is_compiling():
+            return F.dropout(x, self.p, training=True)
+        keep = uniform_int16(x.numel()).view(x.shape) < self.kept - LEVELS // 2
+        return x * keep.to(x.dtype).mul_(LEVELS / self.kept)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
