@@ -26,19 +26,23 @@ def bootstrap_auc(
 ) -> np.ndarray:
     """AUC of ``samples`` bootstrap resamples (rows drawn with replacement), vectorised.
 
-    Each resample is a vector of row counts; with rows sorted by score and ties grouped, its AUC
-    is ``sum_g P_g * (N_below_g + N_g / 2) / (P * N)`` for the positive and negative counts
-    ``P_g, N_g`` of each score group ``g``, which equals ``roc_auc_score`` on the resample.
+    With rows sorted by score and ties grouped, each row has a key, twice its group plus its
+    label; one ``bincount`` of a chunk's drawn keys gives every resample's positive and negative
+    counts ``P_g, N_g`` per group, and its AUC is ``sum_g P_g * (N_below_g + N_g / 2) / (P * N)``,
+    which equals ``roc_auc_score`` on the resample.
     """
     order = np.argsort(scores, kind="stable")
-    sorted_scores, positive = scores[order], labels[order].astype(bool)
-    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
-    n, rng, aucs = len(scores), np.random.default_rng(seed), []
+    sorted_scores = scores[order]
+    group = np.cumsum(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]]) - 1
+    groups, n = int(group[-1]) + 1, len(scores)
+    key = np.empty(n, np.int64)
+    key[order] = 2 * group
+    key += labels.astype(bool)
+    rng, aucs = np.random.default_rng(seed), []
     for size in [chunk] * (samples // chunk) + ([samples % chunk] if samples % chunk else []):
-        draws = rng.integers(0, n, (size, n)) + n * np.arange(size)[:, None]
-        counts = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n)[:, order]
-        pos = np.add.reduceat(counts * positive, starts, axis=1)
-        neg = np.add.reduceat(counts * ~positive, starts, axis=1)
+        keys = key[rng.integers(0, n, (size, n))] + 2 * groups * np.arange(size)[:, None]
+        counts = np.bincount(keys.ravel(), minlength=2 * groups * size).reshape(size, groups, 2)
+        neg, pos = counts[:, :, 0], counts[:, :, 1]
         below = np.cumsum(neg, axis=1) - neg
         with np.errstate(invalid="ignore", divide="ignore"):
             aucs.append((pos * (below + neg / 2)).sum(1) / (pos.sum(1) * neg.sum(1)))

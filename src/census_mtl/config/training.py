@@ -110,7 +110,7 @@ class Training(Settings):
     num_threads: int | None = Field(2, ge=1, description="torch CPU threads (null = default)")
     optimizer: Optimizer = Field(Optimizer())
     batch_size: int = Field(1024, ge=1, description="rows per training step")
-    eval_batch_size: int = Field(16384, ge=1, description="rows per validation forward pass")
+    eval_batch_size: int = Field(4096, ge=1, description="rows per validation forward pass")
     max_epochs: int = Field(30, ge=1, description="epochs at most")
     schedule: Schedule = Field(Schedule())
     ema_decay: float | None = Field(
