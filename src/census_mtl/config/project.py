@@ -27,7 +27,7 @@ from census_mtl.config.network import (
     SingleTaskParams,
 )
 from census_mtl.config.relatedness import Relatedness
-from census_mtl.config.training import Training
+from census_mtl.config.training import INFERENCE_BATCH, Training
 from census_mtl.config.tuning import SearchSpace, Tuning
 from census_mtl.data.schema import CATEGORIES, COLUMNS, LABEL, LABEL_VALUES, NUMERIC
 from census_mtl.tuning.space import FirstDraw, sample
@@ -123,7 +123,9 @@ class Evaluation(Settings):
     bootstrap_samples: int = Field(1000, ge=1, description="resamples for each AUC's 95 % interval")
     seed: int = Field(0, ge=0, description="seed of the bootstrap")
     curve_points: int = Field(201, ge=2, description="grid points of the ROC and PR curves")
-    batch_size: int = Field(4096, ge=1, description="inference batch, also for throughput")
+    batch_size: int = Field(
+        INFERENCE_BATCH, ge=1, description="inference batch, also for throughput"
+    )
     throughput_repeats: int = Field(3, ge=1, description="passes whose median is the throughput")
     unused_expert_threshold: float = Field(
         0.05, ge=0.0, lt=1.0, description="an allowed expert whose mean gate weight is below "
@@ -151,7 +153,7 @@ class Compare(Settings):
 class Predict(Settings):
     run: Literal["best"] | int = Field("best", description="'best' (validation AUC) or a seed")
     on_bad_rows: Literal["skip", "fail"] = Field("skip", description="skip and report, or fail")
-    batch_size: int = Field(4096, ge=1, description="inference batch")
+    batch_size: int = Field(INFERENCE_BATCH, ge=1, description="inference batch")
 
 
 class SyntheticData(Settings):

@@ -14,6 +14,9 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from census_mtl.config.base import Settings
 
 NonNegative = Annotated[float, Field(ge=0.0)]
+# Rows per inference pass (validation, evaluation, prediction): 2,048-4,096 are the fastest on
+# 2 CPU cores, larger passes leave the caches (docs/benchmarks.md).
+INFERENCE_BATCH = 4096
 
 
 def _tasks(info: ValidationInfo) -> list[str] | None:
@@ -110,7 +113,9 @@ class Training(Settings):
     num_threads: int | None = Field(2, ge=1, description="torch CPU threads (null = default)")
     optimizer: Optimizer = Field(Optimizer())
     batch_size: int = Field(1024, ge=1, description="rows per training step")
-    eval_batch_size: int = Field(4096, ge=1, description="rows per validation forward pass")
+    eval_batch_size: int = Field(
+        INFERENCE_BATCH, ge=1, description="rows per validation forward pass"
+    )
     max_epochs: int = Field(30, ge=1, description="epochs at most")
     schedule: Schedule = Field(Schedule())
     ema_decay: float | None = Field(

@@ -21,6 +21,7 @@ import torch
 
 from census_mtl.atomic import atomic_path
 from census_mtl.config import NETWORKS, ModelParams
+from census_mtl.config.training import INFERENCE_BATCH
 from census_mtl.errors import ProjectError, first_line
 from census_mtl.features import EncoderError, FeatureEncoder, layout_of
 from census_mtl.models.gbdt import BoostedTrees
@@ -104,9 +105,11 @@ class ModelArtifact:
         binary tasks, values of regression tasks."""
         if self.is_network:
             network = self.network(run)
-            return lambda x, batch_size=8192: predict(network, x, batch_size)
+            return lambda x, batch_size=INFERENCE_BATCH: predict(network, x, batch_size)
         trees = BoostedTrees(self.runs[run].boosters, self.layout, self.tasks)
-        return lambda x, batch_size=8192: torch.from_numpy(trees.predict(x.cpu().numpy()))
+        return lambda x, batch_size=INFERENCE_BATCH: torch.from_numpy(
+            trees.predict(x.cpu().numpy())
+        )
 
     def size(self) -> int:
         """Trainable parameters of a network; leaves of a GBDT (over all its trees)."""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from census_mtl.config.training import INFERENCE_BATCH
 from census_mtl.models.networks import ExtractionLevel
 
 
@@ -30,7 +31,9 @@ def _names(level: ExtractionLevel, tasks: Sequence[str]) -> tuple[list[str], lis
 
 
 @torch.no_grad()
-def gate_weights(network: torch.nn.Module, x: torch.Tensor, batch_size: int = 8192) -> list:
+def gate_weights(
+    network: torch.nn.Module, x: torch.Tensor, batch_size: int = INFERENCE_BATCH
+) -> list:
     """Each level's gate weights ``(gates, rows, experts)`` on the rows ``x``."""
     levels = levels_of(network)
     parts: list[list[torch.Tensor]] = [[] for _ in levels]
@@ -53,7 +56,7 @@ def gate_weights(network: torch.nn.Module, x: torch.Tensor, batch_size: int = 81
 
 
 def gate_usage(
-    network: torch.nn.Module, x: torch.Tensor, threshold: float, batch_size: int = 8192
+    network: torch.nn.Module, x: torch.Tensor, threshold: float, batch_size: int = INFERENCE_BATCH
 ) -> dict:
     """Per level and gate: mean weight per expert, mean entropy (nats; ``max_entropy`` is a
     uniform gate's), utilisation (share of rows on which an expert weighs most), which experts

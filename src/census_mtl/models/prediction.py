@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from census_mtl.config.training import INFERENCE_BATCH
+
 
 def task_types(model: torch.nn.Module) -> tuple[str, ...]:
     """The network's task types in task order (``build_model`` sets them; else all binary)."""
@@ -21,7 +23,9 @@ def to_outputs(logits: torch.Tensor, binary: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
+def predict(
+    model: torch.nn.Module, x: torch.Tensor, batch_size: int = INFERENCE_BATCH
+) -> torch.Tensor:
     """``(N, tasks)`` in the order of ``model.tasks``, in evaluation mode: a binary task's
     probability, a regression task's value."""
     was_training = model.training
