@@ -207,3 +207,23 @@ def test_benchmark_smoke(sample_project):
     )  # fmt: skip
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ple | 256 |")]
     assert len(rows) == 2 and rows[1].split("|")[3].strip() == "naive PLE"
+
+
+OVERRIDE = json.dumps(
+    {"max_epochs": 2, "ema_decay": None, "batch_size": 128, "optimizer": {"learning_rate": 0.01}}
+)
+
+
+def test_schedule_study_smoke(sample_project):
+    """The schedule study of docs/closing-the-gap.md runs with an override and reports it."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "schedule_study.py"
+    data = sample_project / "data" / "sample" / "05_model_input"
+    done = subprocess.run(
+        [sys.executable, str(script), "--model", "share_bottom", "--data-dir", str(data),
+         "--override", OVERRIDE],
+        cwd=sample_project, capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["epochs"] == len(result["curve"]) == 2
+    assert result["override"] == json.loads(OVERRIDE)
+    assert all(0.5 < auc <= 1.0 for auc in result["validation_auc"].values())
