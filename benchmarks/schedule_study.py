@@ -4,10 +4,10 @@ study of shorter schedules in docs/closing-the-gap.md, on the real data (``data/
     python benchmarks/schedule_study.py --model ple --seed 1 \\
         --override '{"max_epochs": 4, "ema_decay": 0.99, "optimizer": {"learning_rate": 0.005}}'
 
-The model and training settings are ``conf/base``'s, with ``--override`` deep-merged into
-``training_defaults`` as a model's ``training`` block would be. Prints one JSON line: the best
-epoch's validation AUC per task, the seconds ``fit`` took, and every epoch's AUCs and seconds.
-The test split is never read.
+The model and training settings are ``conf/base``'s (``training_defaults`` and the model's own
+``training`` block), with ``--override`` deep-merged last by the same rule. Prints one JSON line:
+the best epoch's validation score per task (AUC; R² for a regression task), the seconds ``fit``
+took, and every epoch's scores and seconds. The test split is never read.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from kedro.config import OmegaConfigLoader
 
 from census_mtl.config import training_settings
 from census_mtl.config.project import task_types
+from census_mtl.metrics import score_name
 from census_mtl.models import build_model
 from census_mtl.models.registry import model_params
 from census_mtl.training.data import training_inputs
@@ -37,9 +38,13 @@ def study(model: str, override: dict, seed: int, data_dir: Path) -> dict:
     layout = json.loads((data_dir / "feature_layout.json").read_text())
     tasks, layout, train, validation = training_inputs(train_frame, validation_frame, layout)
     types = task_types(parameters["preprocess"]["tasks"], tasks)
-    params = model_params(parameters[model]["model"]["name"], parameters[model]["model"])
-    defaults = {**parameters["training_defaults"], "seeds": [seed]}
-    settings = training_settings(defaults, override, tasks=tasks)
+    spec = parameters[model]
+    params = model_params(spec["model"]["name"], spec["model"])
+    settings = training_settings(
+        parameters["training_defaults"], spec.get("training") or {}, {"seeds": [seed]}, override,
+        tasks=tasks,
+    )  # fmt: skip
+    columns = {t: f"val_{score_name(kind)}_{t}" for t, kind in zip(tasks, types, strict=True)}
     torch.manual_seed(seed)
     network = build_model(params.name, layout, tasks, params, types)
     started = time.perf_counter()
@@ -52,10 +57,10 @@ def study(model: str, override: dict, seed: int, data_dir: Path) -> dict:
         "best_epoch": result.best_epoch,
         "epochs": len(result.history),
         "fit_seconds": round(time.perf_counter() - started, 1),
-        "validation_auc": {t: round(best[f"val_auc_{t}"], 5) for t in tasks},
+        "validation_auc": {t: round(best[c], 5) for t, c in columns.items()},
         "curve": [
             {"seconds": round(row["seconds"], 1)}
-            | {t: round(row[f"val_auc_{t}"], 5) for t in tasks}
+            | {t: round(row[c], 5) for t, c in columns.items()}
             for row in result.history
         ],
     }

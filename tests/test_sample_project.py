@@ -27,6 +27,9 @@ from tests.conftest import copy_project
 from tests.test_run import run_kedro
 
 MODELS = ["ple", "cgc", "mmoe", "share_bottom", "single_task", "gbdt"]
+OVERRIDE = json.dumps(  # of the schedule study's smoke test
+    {"max_epochs": 2, "ema_decay": None, "batch_size": 128, "optimizer": {"learning_rate": 0.01}}
+)
 
 
 @pytest.fixture(scope="module")
@@ -207,11 +210,6 @@ def test_benchmark_smoke(sample_project):
     )  # fmt: skip
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ple | 256 |")]
     assert len(rows) == 2 and rows[1].split("|")[3].strip() == "naive PLE"
-
-
-OVERRIDE = json.dumps(
-    {"max_epochs": 2, "ema_decay": None, "batch_size": 128, "optimizer": {"learning_rate": 0.01}}
-)
 
 
 def test_schedule_study_smoke(sample_project):
