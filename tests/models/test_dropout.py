@@ -58,3 +58,23 @@ def test_a_seed_gives_the_same_masks_and_eval_mode_none() -> None:
 def test_a_rate_outside_zero_to_one_is_refused(p: float) -> None:
     with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
         Dropout(p)
+
+
+def test_a_compiled_graph_draws_the_same_masks_and_gradients() -> None:
+    """Inside ``torch.compile`` (and ``torch.func.grad``) the mask is the eager one, and two
+    dropouts of one graph draw two masks (the operator is not merged)."""
+    layer, x = Dropout(0.3), torch.randn(64, 48)
+
+    def loss(z: torch.Tensor) -> torch.Tensor:
+        return (layer(z) * torch.arange(48.0)).sum()
+
+    torch.manual_seed(4)
+    expected = (layer(x), torch.func.grad(loss)(x))
+    torch.manual_seed(4)
+    compiled = torch.compile(lambda z: (layer(z), torch.func.grad(loss)(z)), fullgraph=True)
+    first, gradient = compiled(x)
+    assert torch.equal(first, expected[0])
+    assert not torch.equal(gradient != 0, first != 0)  # the second draw is a new mask
+    torch.manual_seed(4)
+    layer(x)
+    torch.testing.assert_close(gradient, expected[1], rtol=0, atol=0)
