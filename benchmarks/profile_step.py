@@ -8,12 +8,18 @@ generated kernels) that take it, on the real data (``data/05_model_input``).
 optimiser; ``--network default`` is the model and training settings of ``conf/base`` (dropout,
 weight average, optimiser). ``--steps`` steps (at most an epoch) are timed after three warm-up
 steps (the compile), then 20 more run under ``torch.profiler``.
+
+``--alternate N`` profiles nothing: it builds the eager and the compiled step in one process and
+times ``--steps`` steps of each in turn, N rounds, so that the machine's drift hits both:
+
+    python benchmarks/profile_step.py --network default --alternate 5 --steps 60
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -49,35 +55,66 @@ def network_and_settings(
     return net, Training.model_validate(parameters["training_defaults"])
 
 
-def epoch_function(args: argparse.Namespace, train: TensorData, layout: FeatureLayout):
+def epoch_function(
+    args: argparse.Namespace, train: TensorData, layout: FeatureLayout, compiled: bool
+):  # fmt: skip
     """``run(order)``: one pass over the rows of ``order`` in batches of ``args.batch``."""
     net, settings = network_and_settings(args.model, args.network, layout)
     loss = MultiTaskLoss(TASKS, settings.loss, ["binary", "binary"])
     rate = settings.optimizer.learning_rate
-    if args.compile:
+    if compiled:
         fused = FusedStep(net, loss, settings.optimizer, settings.ema_decay)
         return lambda order: fused.epoch(train, order, args.batch, lambda _: rate)
     optimizer = make_optimizer(net, settings.optimizer)
     return lambda order: train_epoch(net, train, order, args.batch, loss, optimizer, "", None)
 
 
+def alternate(
+    args: argparse.Namespace, train: TensorData, layout: FeatureLayout, order: torch.Tensor
+) -> None:  # fmt: skip
+    """Eager and compiled steps in turn, ``args.alternate`` rounds of ``args.steps`` steps."""
+    runs = {mode: epoch_function(args, train, layout, mode == "compiled")
+            for mode in ("eager", "compiled")}  # fmt: skip
+    times = {mode: [] for mode in runs}
+    for run in runs.values():
+        run(order[: 3 * args.batch])  # warm-up and compile
+    steps = min(args.steps, len(train) // args.batch)
+    for _ in range(args.alternate):
+        for mode, run in runs.items():
+            started = time.perf_counter()
+            run(order[: steps * args.batch])
+            times[mode].append((time.perf_counter() - started) / steps * 1e3)
+    for mode, values in times.items():
+        rounds = " ".join(f"{v:.2f}" for v in values)
+        print(f"{args.model} ({args.network}) batch {args.batch}, {mode}: ms/step {rounds}; "
+              f"median {statistics.median(values):.2f}")  # fmt: skip
+    ratios = [e / c for e, c in zip(times["eager"], times["compiled"], strict=True)]
+    print(f"eager / compiled, round by round: {' '.join(f'{r:.2f}' for r in ratios)}; "
+          f"median {statistics.median(ratios):.2f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="ple", choices=OUR_NETWORKS)
+    parser.add_argument("--model", default="ple", choices=[*OUR_NETWORKS, "cgc", "single_task"])
     parser.add_argument("--network", default="paddlerec", choices=["paddlerec", "default"])
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--alternate", type=int, default=0, metavar="ROUNDS")
     parser.add_argument("--data-dir", type=Path, default=Path("data/05_model_input"))
     args = parser.parse_args()
+    if args.network == "paddlerec" and args.model not in OUR_NETWORKS:
+        parser.error(f"--model {args.model} has no PaddleRec network: use --network default")
     torch.set_num_threads(args.threads)
     inductor.cpp.enable_kernel_profile = True  # name the compiled kernels in the profile
     layout = json.loads((args.data_dir / "feature_layout.json").read_text())
     layout = FeatureLayout.from_dict(layout)
     train = to_tensors(pd.read_parquet(args.data_dir / "train.parquet"), TASKS, layout)
-    run = epoch_function(args, train, layout)
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
+    if args.alternate:
+        return alternate(args, train, layout, order)
+    run = epoch_function(args, train, layout, args.compile)
     started = time.perf_counter()
     run(order[: 3 * args.batch])
     warm_up = time.perf_counter() - started

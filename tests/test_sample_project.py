@@ -225,3 +225,21 @@ def test_schedule_study_smoke(sample_project):
     assert result["epochs"] == len(result["curve"]) == 2
     assert result["override"] == json.loads(OVERRIDE)
     assert all(0.5 < auc <= 1.0 for auc in result["validation_auc"].values())
+
+
+def test_profile_step_alternates_eager_and_compiled(sample_project):
+    """The eager/compiled comparison of docs/benchmarks.md runs on the default network."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "profile_step.py"
+    data = sample_project / "data" / "sample" / "05_model_input"
+    done = subprocess.run(
+        [sys.executable, str(script), "--network", "default", "--model", "single_task",
+         "--batch", "64", "--steps", "2", "--alternate", "2", "--data-dir", str(data)],
+        cwd=sample_project, capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[-3:]] == [
+        "single_task (default) batch 64, eager",
+        "single_task (default) batch 64, compiled",
+        "eager / compiled, round by round",
+    ]
+    assert len(lines[-1].split(";")[0].split(":")[1].split()) == 2  # one ratio a round
