@@ -7,7 +7,8 @@ generated kernels) that take it, on the real data (``data/05_model_input``).
 ``--network paddlerec`` (the default) is the census network of ``train_speed.py`` with its
 optimiser; ``--network default`` is the model and training settings of ``conf/base`` (dropout,
 weight average, optimiser). ``--steps`` steps (at most an epoch) are timed after three warm-up
-steps (the compile), then 20 more run under ``torch.profiler``.
+steps (the compile), then 20 more run under ``torch.profiler``. The process's peak RSS before
+and after the timed steps shows what the compiled step holds beyond eager's.
 
 ``--alternate N`` profiles nothing: it builds the eager and the compiled step in one process and
 times ``--steps`` steps of each in turn, N rounds, so that the machine's drift hits both:
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -53,6 +55,11 @@ def network_and_settings(
     spec = dict(parameters[model]["model"])
     net = build_model(spec.pop("name"), layout, TASKS, spec)
     return net, Training.model_validate(parameters["training_defaults"])
+
+
+def peak_rss_mb() -> int:
+    """The process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 def epoch_function(
@@ -114,6 +121,7 @@ def main() -> None:
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
     if args.alternate:
         return alternate(args, train, layout, order)
+    before = peak_rss_mb()
     run = epoch_function(args, train, layout, args.compile)
     started = time.perf_counter()
     run(order[: 3 * args.batch])
@@ -125,7 +133,8 @@ def main() -> None:
     mode = "compiled" if args.compile else "eager"
     print(f"{args.model} ({args.network}) batch {args.batch}, {args.threads} threads, {mode}: "
           f"{per_step * 1e3:.2f} ms/step, {per_step * len(train) / args.batch:.2f} s/epoch "
-          f"(warm-up {warm_up:.1f} s)")  # fmt: skip
+          f"(warm-up {warm_up:.1f} s); peak RSS {before} MB before the steps, "
+          f"{peak_rss_mb()} after")  # fmt: skip
     with profile() as profiler:
         run(order[: 20 * args.batch])
     print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))

@@ -243,3 +243,18 @@ def test_profile_step_alternates_eager_and_compiled(sample_project):
         "eager / compiled, round by round",
     ]
     assert len(lines[-1].split(";")[0].split(":")[1].split()) == 2  # one ratio a round
+
+
+def test_profile_step_reports_time_and_memory(sample_project):
+    """The profile mode prints ms/step, the peak RSS around the steps and the operator table."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "profile_step.py"
+    data = sample_project / "data" / "sample" / "05_model_input"
+    done = subprocess.run(
+        [sys.executable, str(script), "--network", "default", "--model", "single_task",
+         "--batch", "64", "--steps", "2", "--data-dir", str(data)],
+        cwd=sample_project, capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    line = next(x for x in done.stdout.splitlines() if "ms/step" in x)
+    before, after = (int(n) for n in re.findall(r"(\d+) MB before the steps, (\d+) after", line)[0])
+    assert 0 < before <= after
+    assert "Self CPU time total" in done.stdout
