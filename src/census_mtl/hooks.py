@@ -1,6 +1,5 @@
 """Kedro hooks of the project: check the parameters first, write synthetic data if asked, and
-put the run's provenance (``run_info``) in the catalog; a run's C allocator gives large freed
-blocks back (``memory.py``)."""
+put the run's provenance (``run_info``) in the catalog."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ from census_mtl.config import ConfigError, validate_params
 from census_mtl.data.fetch import checksum_path
 from census_mtl.data.schema import RAW_FILE_NAMES
 from census_mtl.data.synthetic import write_synthetic
-from census_mtl.memory import limit_heap_retention
 from census_mtl.provenance import run_info
 
 logger = logging.getLogger(__name__)
@@ -38,7 +36,6 @@ class ProjectHooks:
             params = validate_params(context.params)
         except ConfigError as exc:
             raise InvalidParameters(str(exc)) from None
-        limit_heap_retention()
         project = Path(context.project_path)
         self._run_info = run_info(project, context.env or "local", params.synthetic_data)
         spec = params.synthetic_data
