@@ -62,6 +62,13 @@ def peak_rss_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
+def timed(run, rows: torch.Tensor) -> float:
+    """Seconds that ``run(rows)`` takes."""
+    started = time.perf_counter()
+    run(rows)
+    return time.perf_counter() - started
+
+
 def epoch_function(
     args: argparse.Namespace, train: TensorData, layout: FeatureLayout, compiled: bool
 ):  # fmt: skip
@@ -88,9 +95,7 @@ def alternate(
     steps = min(args.steps, len(train) // args.batch)
     for _ in range(args.alternate):
         for mode, run in runs.items():
-            started = time.perf_counter()
-            run(order[: steps * args.batch])
-            times[mode].append((time.perf_counter() - started) / steps * 1e3)
+            times[mode].append(timed(run, order[: steps * args.batch]) / steps * 1e3)
     for mode, values in times.items():
         rounds = " ".join(f"{v:.2f}" for v in values)
         print(f"{args.model} ({args.network}) batch {args.batch}, {mode}: ms/step {rounds}; "
@@ -123,13 +128,9 @@ def main() -> None:
         return alternate(args, train, layout, order)
     before = peak_rss_mb()
     run = epoch_function(args, train, layout, args.compile)
-    started = time.perf_counter()
-    run(order[: 3 * args.batch])
-    warm_up = time.perf_counter() - started
+    warm_up = timed(run, order[: 3 * args.batch])
     steps = min(args.steps, len(train) // args.batch)  # at most one epoch
-    started = time.perf_counter()
-    run(order[: steps * args.batch])
-    per_step = (time.perf_counter() - started) / steps
+    per_step = timed(run, order[: steps * args.batch]) / steps
     mode = "compiled" if args.compile else "eager"
     print(f"{args.model} ({args.network}) batch {args.batch}, {args.threads} threads, {mode}: "
           f"{per_step * 1e3:.2f} ms/step, {per_step * len(train) / args.batch:.2f} s/epoch "

@@ -199,44 +199,51 @@ def test_onnx_export_matches_the_trained_model(sample_project, tmp_path, recwarn
     assert not [w for w in recwarn if "training mode" in str(w.message)]  # exported in eval mode
 
 
+def run_benchmark(script: str, *args: str, cwd: Path | None = None) -> str:
+    """The standard output of ``benchmarks/<script>`` run with ``args`` (it must succeed)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / script
+    done = subprocess.run(
+        [sys.executable, str(path), *args],
+        cwd=cwd, capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    return done.stdout
+
+
 def test_benchmark_smoke(sample_project):
     """The speed benchmark still runs (ours and the naive PLE; DeepCTR-Torch is not installed)."""
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
     data = sample_project / "data" / "sample" / "05_model_input"
-    done = subprocess.run(
-        [sys.executable, str(script), "--data-dir", str(data), "--epochs", "1",
-         "--batch-sizes", "256", "--models", "ple", "--impls", "census-mtl", "naive PLE"],
-        capture_output=True, text=True, check=True, timeout=300,
+    stdout = run_benchmark(
+        "train_speed.py", "--data-dir", str(data), "--epochs", "1", "--batch-sizes", "256",
+        "--models", "ple", "--impls", "census-mtl", "naive PLE",
     )  # fmt: skip
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| ple | 256 |")]
+    rows = [line for line in stdout.splitlines() if line.startswith("| ple | 256 |")]
     assert len(rows) == 2 and rows[1].split("|")[3].strip() == "naive PLE"
 
 
 def test_schedule_study_smoke(sample_project):
     """The schedule study of docs/closing-the-gap.md runs with an override and reports it."""
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "schedule_study.py"
     data = sample_project / "data" / "sample" / "05_model_input"
-    done = subprocess.run(
-        [sys.executable, str(script), "--model", "share_bottom", "--data-dir", str(data),
-         "--override", OVERRIDE],
-        cwd=sample_project, capture_output=True, text=True, check=True, timeout=300,
+    stdout = run_benchmark(
+        "schedule_study.py", "--model", "share_bottom", "--data-dir", str(data),
+        "--override", OVERRIDE, cwd=sample_project,
     )  # fmt: skip
-    result = json.loads(done.stdout.splitlines()[-1])
+    result = json.loads(stdout.splitlines()[-1])
     assert result["epochs"] == len(result["curve"]) == 2
     assert result["override"] == json.loads(OVERRIDE)
     assert all(0.5 < auc <= 1.0 for auc in result["validation_auc"].values())
 
 
+def profile_args(project: Path) -> list[str]:
+    """A few steps of the default single-task network on the sample data."""
+    data = project / "data" / "sample" / "05_model_input"
+    return ["--network", "default", "--model", "single_task", "--batch", "64", "--steps", "2",
+            "--data-dir", str(data)]  # fmt: skip
+
+
 def test_profile_step_alternates_eager_and_compiled(sample_project):
     """The eager/compiled comparison of docs/benchmarks.md runs on the default network."""
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "profile_step.py"
-    data = sample_project / "data" / "sample" / "05_model_input"
-    done = subprocess.run(
-        [sys.executable, str(script), "--network", "default", "--model", "single_task",
-         "--batch", "64", "--steps", "2", "--alternate", "2", "--data-dir", str(data)],
-        cwd=sample_project, capture_output=True, text=True, check=True, timeout=300,
-    )  # fmt: skip
-    lines = done.stdout.splitlines()
+    lines = run_benchmark("profile_step.py", *profile_args(sample_project), "--alternate", "2",
+                          cwd=sample_project).splitlines()  # fmt: skip
     assert [line.split(":")[0] for line in lines[-3:]] == [
         "single_task (default) batch 64, eager",
         "single_task (default) batch 64, compiled",
@@ -247,14 +254,8 @@ def test_profile_step_alternates_eager_and_compiled(sample_project):
 
 def test_profile_step_reports_time_and_memory(sample_project):
     """The profile mode prints ms/step, the peak RSS around the steps and the operator table."""
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "profile_step.py"
-    data = sample_project / "data" / "sample" / "05_model_input"
-    done = subprocess.run(
-        [sys.executable, str(script), "--network", "default", "--model", "single_task",
-         "--batch", "64", "--steps", "2", "--data-dir", str(data)],
-        cwd=sample_project, capture_output=True, text=True, check=True, timeout=300,
-    )  # fmt: skip
-    line = next(x for x in done.stdout.splitlines() if "ms/step" in x)
+    stdout = run_benchmark("profile_step.py", *profile_args(sample_project), cwd=sample_project)
+    line = next(x for x in stdout.splitlines() if "ms/step" in x)
     before, after = (int(n) for n in re.findall(r"(\d+) MB before the steps, (\d+) after", line)[0])
     assert 0 < before <= after
-    assert "Self CPU time total" in done.stdout
+    assert "Self CPU time total" in stdout
