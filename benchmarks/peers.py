@@ -45,7 +45,9 @@ class DeepCTR:
     """DeepCTR-Torch 0.3.0 through its own ``fit``. ``dense``: the one-hot row as one
     ``DenseFeat`` (its fast path); else each field through its own 4-wide embedding."""
 
-    def __init__(self, model: str, batch: int, train: Data, device: str, dense: bool) -> None:
+    def __init__(
+        self, model: str, batch: int, train: Data, device: str, dense: bool, seed: int
+    ) -> None:
         import torch
         from deepctr_torch.inputs import DenseFeat, SparseFeat
         from deepctr_torch.models import MMOE as DeepMMOE
@@ -58,7 +60,7 @@ class DeepCTR:
         else:
             columns = [SparseFeat(n, k, embedding_dim=4) for n, k in layout["categorical"].items()]
             columns += [DenseFeat(n, 1) for n in layout["numeric"]]
-        common = {"task_types": ["binary"] * 2, "task_names": TASKS, "device": device, "seed": 0}
+        common = {"task_types": ["binary"] * 2, "task_names": TASKS, "device": device, "seed": seed}
         towers = {"tower_dnn_hidden_units": (TOWER,)}
         if model == "ple":
             network = DeepPLE(columns, shared_expert_num=PLE["shared"],
@@ -134,14 +136,16 @@ class TorchLoop:
         return torch.cat(parts).cpu().numpy()
 
 
-def rechub(model: str, train: Data, batch: int, device: str) -> TorchLoop:
+def rechub(model: str, train: Data, batch: int, device: str, seed: int) -> TorchLoop:
     """torch-rechub 0.9.0's PLE, MMOE or SharedBottom on the one-hot row as one
     ``DenseFeature`` (its MLPs add batch norm after every hidden layer, as the library does)."""
+    import torch
     from torch_rechub.basic.features import DenseFeature
     from torch_rechub.models.multi_task import MMOE as HubMMOE
     from torch_rechub.models.multi_task import PLE as HubPLE
     from torch_rechub.models.multi_task import SharedBottom
 
+    torch.manual_seed(seed)
     features, types = [DenseFeature("x", embed_dim=train.x.shape[1])], ["classification"] * 2
     towers = [{"dims": [TOWER]}] * 2
     if model == "ple":
@@ -155,7 +159,7 @@ def rechub(model: str, train: Data, batch: int, device: str) -> TorchLoop:
     return TorchLoop(network, train, batch, device, dict_input=True)
 
 
-def naive_ple(train: Data, batch: int, device: str) -> TorchLoop:
+def naive_ple(train: Data, batch: int, device: str, seed: int) -> TorchLoop:
     """PaddleRec's PLE construction in PyTorch: one ``nn.Linear`` per expert and gate, in
     Python loops (the reference for what per-operator overhead costs)."""
     import torch
@@ -185,7 +189,7 @@ def naive_ple(train: Data, batch: int, device: str) -> TorchLoop:
                 out.append(tower((weights * torch.stack(own + shared, 1)).sum(1)))
             return torch.sigmoid(torch.cat(out, 1))
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     return TorchLoop(NaivePLE(train.x.shape[1]), train, batch, device)
 
 
@@ -199,12 +203,12 @@ class PaddleLoop:
     experts with ``i * task_num + j``, which shares experts between tasks when ``exp_per_task``
     differs from ``task_num``)."""
 
-    def __init__(self, model: str, train: Data, batch: int) -> None:
+    def __init__(self, model: str, train: Data, batch: int, seed: int) -> None:
         import paddle
 
         paddle.set_device("cpu")
-        paddle.seed(0)
-        self.paddle, self.batch, self.rng = paddle, batch, np.random.default_rng(0)
+        paddle.seed(seed)
+        self.paddle, self.batch, self.rng = paddle, batch, np.random.default_rng(seed)
         self.network = _paddle_network(model, train.x.shape[1])
         self.optimizer = paddle.optimizer.Adam(LEARNING_RATE, parameters=self.network.parameters())
         self.x, self.y = paddle.to_tensor(train.x), paddle.to_tensor(train.y)

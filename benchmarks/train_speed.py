@@ -6,9 +6,11 @@ process, and the workers train one epoch each in turn, round after round, so tha
 drift hits all of them alike. Each trains ``--epochs`` epochs on the same rows; the first is a
 warm-up (``torch.compile`` compiles there) and is reported apart; the time is the median of the
 others. Then each reports test AUC, inference speed and its peak memory. The speed-up column
-divides by the fastest peer library's row of the same model and batch size. Networks and
-optimiser: PaddleRec's census configurations (``benchmarks/peers.py``); 2 CPU threads unless
-the implementation's name says otherwise.
+divides by the fastest peer library's row of the same model, batch size and seed. With
+``--seeds`` every implementation is trained once per seed, seeded with it, and a second table
+gives test AUC over the seeds and each row's difference from the fastest peer (Welch's
+t-test). Networks and optimiser: PaddleRec's census configurations (``benchmarks/peers.py``);
+2 CPU threads unless the implementation's name says otherwise.
 
     python benchmarks/train_speed.py --epochs 2 --out docs/benchmarks.json
 
@@ -18,6 +20,7 @@ The peers are not project dependencies: ``make bench`` installs them into ``.ven
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -30,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 from peers import TASKS, Data
+from scipy.stats import ttest_ind
 from sklearn.metrics import roc_auc_score
 
 IMPLS = {  # name: (what it is, CPU threads)
@@ -77,7 +81,8 @@ def ours(spec: dict, train: Data, epochs: int):
     layout = FeatureLayout.from_dict(train.layout)
     tensors = to_tensors(train.frame, TASKS, layout)
     name, params = OUR_NETWORKS[spec["model"]]
-    torch.manual_seed(0)
+    seed = spec["seed"]
+    torch.manual_seed(seed)
     network = build_model(name, layout, TASKS, params)
     config = Training.model_validate({
         "device": spec["device"], "num_threads": IMPLS[spec["impl"]][1],
@@ -94,7 +99,7 @@ def ours(spec: dict, train: Data, epochs: int):
         last.update({k: v.clone() for k, v in network.state_dict().items()})
         turn({"seconds": row["seconds"]})
 
-    fit(network, tensors, validation, config, 0, on_epoch_end=after_epoch, log_epochs=False)
+    fit(network, tensors, validation, config, seed, on_epoch_end=after_epoch, log_epochs=False)
     network.load_state_dict(last)
 
     def probabilities(data: Data) -> np.ndarray:
@@ -109,14 +114,15 @@ def peer(spec: dict, train: Data, epochs: int):
     import peers
 
     impl, model, batch, device = spec["impl"], spec["model"], spec["batch"], spec["device"]
+    seed = spec["seed"]
     if impl.startswith("DeepCTR"):
-        trainer = peers.DeepCTR(model, batch, train, device, dense=impl.endswith("dense"))
+        trainer = peers.DeepCTR(model, batch, train, device, impl.endswith("dense"), seed)
     elif impl == "torch-rechub":
-        trainer = peers.rechub(model, train, batch, device)
+        trainer = peers.rechub(model, train, batch, device, seed)
     elif impl == "naive PLE":
-        trainer = peers.naive_ple(train, batch, device)
+        trainer = peers.naive_ple(train, batch, device, seed)
     else:
-        trainer = peers.PaddleLoop(model, train, batch)
+        trainer = peers.PaddleLoop(model, train, batch, seed)
     turn({})
     for _ in range(epochs):
         started = time.perf_counter()
@@ -189,10 +195,11 @@ class Worker:
         return result
 
 
-def compare(model: str, batch: int, args: argparse.Namespace) -> list[dict]:
-    """Every implementation of ``model`` at ``batch``, an epoch each in turn."""
+def compare(model: str, batch: int, seed: int, args: argparse.Namespace) -> list[dict]:
+    """Every implementation of ``model`` at ``batch``, seeded with ``seed``, an epoch each in
+    turn."""
     impls = [i for i in args.impls if i != "naive PLE" or model == "ple"]
-    specs = [{"impl": i, "model": model, "batch": batch, "epochs": args.epochs,
+    specs = [{"impl": i, "model": model, "batch": batch, "seed": seed, "epochs": args.epochs,
               "data_dir": str(args.data_dir), "device": args.device} for i in impls]  # fmt: skip
     workers = [Worker(s) for s in specs]
     live = [w for w in workers if _ok(w, w.read)]  # they set up side by side
@@ -216,26 +223,66 @@ def _ok(worker: Worker, step) -> bool:
         return False
 
 
+def same_run(a: dict, b: dict) -> bool:
+    """Whether two rows were trained in turn with each other (one model, batch and seed)."""
+    return all(a[k] == b[k] for k in ("model", "batch", "seed"))
+
+
 def table(results: list[dict]) -> str:
-    """Markdown: one row per configuration, the speed-up over the fastest peer library."""
+    """Markdown: one row per configuration, the speed-up over the fastest peer library of its
+    run; a seed column when there are several seeds."""
+    seeded = len({r["seed"] for r in results}) > 1
     lines = [
-        "| model | batch | implementation | threads | s/epoch | first epoch s | train rows/s "
-        "| inference rows/s | peak RSS MB | test AUC income | test AUC marital "
-        "| speed-up over the fastest peer |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | batch |" + (" seed |" if seeded else "") + " implementation | threads "
+        "| s/epoch | first epoch s | train rows/s | inference rows/s | peak RSS MB "
+        "| test AUC income | test AUC marital | speed-up over the fastest peer |",
+        "|---|---|" + ("---|" if seeded else "") + "---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        group = [p for p in results if (p["model"], p["batch"]) == (r["model"], r["batch"])]
-        peers = [p["seconds_per_epoch"] for p in group if p["impl"] not in NOT_PEERS]
+        peers = [p["seconds_per_epoch"] for p in results
+                 if same_run(p, r) and p["impl"] not in NOT_PEERS]  # fmt: skip
         ratio = f"{min(peers) / r['seconds_per_epoch']:.2f}x" if peers else ""
         lines.append(
-            f"| {r['model']} | {r['batch']} | {r['impl']} | {r['threads']} "
+            f"| {r['model']} | {r['batch']} |"
+            + (f" {r['seed']} |" if seeded else "")
+            + f" {r['impl']} | {r['threads']} "
             f"| {r['seconds_per_epoch']:.2f} | {r['first_epoch_seconds']:.2f} "
             f"| {r['train_rows_per_s']:,.0f} | {r['inference_rows_per_s']:,.0f} "
             f"| {r['peak_rss_mb']:,.0f} | {r['auc']['income']:.4f} | {r['auc']['marital']:.4f} "
             f"| {ratio} |"
         )
     return "\n".join(lines)
+
+
+def seeds_table(results: list[dict]) -> str:
+    """Markdown: test AUC over the seeds (mean ± standard deviation), and each row's difference
+    from the fastest peer of its model and batch (least median s/epoch), Welch's t-test."""
+    lines = [
+        "| model | batch | implementation | seeds | median s/epoch | test AUC income "
+        "| test AUC marital | income, difference to the fastest peer (p) | marital, the same |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    groups: dict[tuple, list[dict]] = {}
+    for r in results:
+        groups.setdefault((r["model"], r["batch"], r["impl"]), []).append(r)
+    median = {k: statistics.median(r["seconds_per_epoch"] for r in v) for k, v in groups.items()}
+    for (model, batch, impl), rows in groups.items():
+        peers = [k for k in groups if k[:2] == (model, batch) and k[2] not in NOT_PEERS]
+        fastest = groups[min(peers, key=median.__getitem__)] if peers else rows
+        aucs = [([r["auc"][t] for r in rows], [r["auc"][t] for r in fastest]) for t in TASKS]
+        cells = [f"{statistics.mean(a):.4f} ± {statistics.pstdev(a):.4f}" for a, _ in aucs]
+        cells += [_difference(a, b) if fastest is not rows else "" for a, b in aucs]
+        lines.append(f"| {model} | {batch} | {impl} | {len(rows)} "
+                     f"| {median[model, batch, impl]:.2f} | {' | '.join(cells)} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _difference(ours: list[float], theirs: list[float]) -> str:
+    """Mean difference and Welch's two-sided p-value (blank with fewer than two values)."""
+    if min(len(ours), len(theirs)) < 2:
+        return ""
+    p = ttest_ind(ours, theirs, equal_var=False).pvalue
+    return f"{statistics.mean(ours) - statistics.mean(theirs):+.4f} ({p:.2f})"
 
 
 def main() -> None:
@@ -246,6 +293,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(OUR_NETWORKS), choices=OUR_NETWORKS)
     parser.add_argument("--impls", nargs="+", default=list(IMPLS), choices=list(IMPLS),
                         help="; ".join(f"{k}: {v[0]}" for k, v in IMPLS.items()))  # fmt: skip
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="a run of every implementation per seed, seeded with it")  # fmt: skip
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, help="JSON results, rewritten after every group")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # a worker's configuration
@@ -253,16 +302,17 @@ def main() -> None:
     if args.worker:
         return work(json.loads(args.worker))
     results = []
-    for batch in args.batch_sizes:
-        for model in args.models:
-            results += compare(model, batch, args)
-            print(table([r for r in results if (r["model"], r["batch"]) == (model, batch)]),
-                  file=sys.stderr)  # fmt: skip
-            if args.out:  # atomically, after every group: an interrupted run keeps what it has
-                temporary = args.out.with_suffix(".tmp")
-                temporary.write_text(json.dumps(results, indent=2))
-                temporary.replace(args.out)
+    for batch, model, seed in itertools.product(args.batch_sizes, args.models, args.seeds):
+        group = compare(model, batch, seed, args)
+        results += group
+        print(table(group), file=sys.stderr)
+        if args.out:  # atomically, after every group: an interrupted run keeps what it has
+            temporary = args.out.with_suffix(".tmp")
+            temporary.write_text(json.dumps(results, indent=2))
+            temporary.replace(args.out)
     print(table(results))
+    if len(args.seeds) > 1:
+        print("\n" + seeds_table(results))
 
 
 if __name__ == "__main__":

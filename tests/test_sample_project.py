@@ -210,14 +210,20 @@ def run_benchmark(script: str, *args: str, cwd: Path | None = None) -> str:
 
 
 def test_benchmark_smoke(sample_project):
-    """The speed benchmark still runs (ours and the naive PLE; DeepCTR-Torch is not installed)."""
+    """The speed benchmark still runs, once per seed (ours and the naive PLE; the peer libraries
+    are not installed), and summarises test AUC over the seeds."""
     data = sample_project / "data" / "sample" / "05_model_input"
     stdout = run_benchmark(
         "train_speed.py", "--data-dir", str(data), "--epochs", "1", "--batch-sizes", "256",
-        "--models", "ple", "--impls", "census-mtl", "naive PLE",
+        "--models", "ple", "--impls", "census-mtl", "naive PLE", "--seeds", "1", "2",
     )  # fmt: skip
-    rows = [line for line in stdout.splitlines() if line.startswith("| ple | 256 |")]
-    assert len(rows) == 2 and rows[1].split("|")[3].strip() == "naive PLE"
+    rows = [
+        line.split("|")[3:5] for line in stdout.splitlines() if line.startswith("| ple | 256 |")
+    ]
+    assert [[c.strip() for c in r] for r in rows] == [
+        ["1", "census-mtl"], ["1", "naive PLE"], ["2", "census-mtl"], ["2", "naive PLE"],  # runs
+        ["census-mtl", "2"], ["naive PLE", "2"],  # test AUC over the two seeds
+    ]  # fmt: skip
 
 
 def test_schedule_study_smoke(sample_project):
