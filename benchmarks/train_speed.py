@@ -36,6 +36,8 @@ from peers import TASKS, Data
 from scipy.stats import ttest_ind
 from sklearn.metrics import roc_auc_score
 
+from census_mtl.atomic import atomic_path
+
 IMPLS = {  # name: (what it is, CPU threads)
     "census-mtl": ("census-mtl, training.compile: false (eager)", 2),
     "census-mtl compiled": ("census-mtl, training.compile: true (fused, compiled step)", 2),
@@ -113,8 +115,9 @@ def peer(spec: dict, train: Data, epochs: int):
     """A peer trainer from ``peers.py``; a turn after every epoch."""
     import peers
 
-    impl, model, batch, device = spec["impl"], spec["model"], spec["batch"], spec["device"]
-    seed = spec["seed"]
+    impl, model, batch, device, seed = (
+        spec[k] for k in ("impl", "model", "batch", "device", "seed")
+    )
     if impl.startswith("DeepCTR"):
         trainer = peers.DeepCTR(model, batch, train, device, impl.endswith("dense"), seed)
     elif impl == "torch-rechub":
@@ -306,10 +309,9 @@ def main() -> None:
         group = compare(model, batch, seed, args)
         results += group
         print(table(group), file=sys.stderr)
-        if args.out:  # atomically, after every group: an interrupted run keeps what it has
-            temporary = args.out.with_suffix(".tmp")
-            temporary.write_text(json.dumps(results, indent=2))
-            temporary.replace(args.out)
+        if args.out:  # after every group: an interrupted run keeps what it has
+            with atomic_path(args.out) as part:
+                part.write_text(json.dumps(results, indent=2))
     print(table(results))
     if len(args.seeds) > 1:
         print("\n" + seeds_table(results))
