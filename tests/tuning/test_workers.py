@@ -22,6 +22,7 @@ from optuna.trial import TrialState
 
 from census_mtl.config import validate
 from census_mtl.config.tuning import Tuning
+from census_mtl.tuning import workers
 from census_mtl.tuning.journal import BEAT
 from census_mtl.tuning.study import TrialSeededSampler, make_storage, trial_seed
 from census_mtl.tuning.workers import FINISHED, TrialSkipped, admit, run_study
@@ -147,7 +148,7 @@ def test_a_waiting_trial_holds_its_configuration_and_its_place(queue, tmp_path):
 def test_the_first_heartbeat_is_sent_before_the_trial_starts(tmp_path, monkeypatch):
     """A worker killed at once must leave a trial that goes stale, not one running for ever;
     Optuna's own first beat comes from a thread that may not have run yet."""
-    monkeypatch.setattr(optuna.study._optimize, "get_heartbeat_thread", lambda *_: nullcontext())
+    monkeypatch.setattr(workers, "get_heartbeat_thread", lambda *_: nullcontext())
     settings = validate(Tuning, _settings(f"journal:{tmp_path}/j.log"), "tuning")
     study = optuna.create_study(storage=make_storage(settings))
     beats = []
@@ -158,3 +159,32 @@ def test_the_first_heartbeat_is_sent_before_the_trial_starts(tmp_path, monkeypat
 
     run_study(study, lambda t: t.suggest_int("x", 0, 3), evaluate, 2, None)
     assert beats == [True, True]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "journal"])
+def test_a_trial_failed_as_stale_while_it_ran_is_dropped_not_fatal(backend, tmp_path, caplog):
+    """A worker too slow to beat (a loaded machine) may have its running trial failed as stale
+    by another; it must drop that result and go on, not crash telling a failed trial."""
+    settings = validate(Tuning, _settings(STORAGES[backend](tmp_path, None)), "tuning")
+    study = optuna.create_study(storage=make_storage(settings))
+
+    def evaluate(trial: optuna.Trial, x: float) -> float:
+        if trial.number == 0:  # what another worker's fail_stale_trials does
+            trial.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        trial.storage.record_heartbeat(trial._trial_id)  # a late beat: no error either
+        return x
+
+    ran = run_study(study, lambda t: t.suggest_float("x", 0, 1), evaluate, 2, None)  # no twins
+    assert ran == [1, 2] and study.trials[0].state == TrialState.FAIL
+    assert "Trial 0 was failed as stale by another worker" in caplog.text
+
+
+def test_an_evaluation_error_still_ends_the_worker(tmp_path):
+    settings = validate(Tuning, _settings(f"journal:{tmp_path}/j.log"), "tuning")
+    study = optuna.create_study(storage=make_storage(settings))
+
+    def evaluate(trial: optuna.Trial, _) -> float:
+        raise ValueError("the evaluation's own error")
+
+    with pytest.raises(ValueError, match="the evaluation's own error"):
+        run_study(study, lambda t: t.suggest_int("x", 0, 3), evaluate, 2, None)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import JournalStorage
 from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.storages.journal import JournalFileBackend
@@ -36,7 +38,10 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
         self._on_stale = heartbeat_stale_trial_callback
 
     def record_heartbeat(self, trial_id: int) -> None:
-        self.set_trial_system_attr(trial_id, BEAT, time.time())
+        """Beat for a running trial; none for one already finished (another worker may have
+        failed it as stale while this one was too slow to beat)."""
+        with suppress(UpdateFinishedTrialError):
+            self.set_trial_system_attr(trial_id, BEAT, time.time())
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
         now = time.time()

@@ -12,6 +12,7 @@ holds its place and its configuration until a worker takes it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 import warnings
@@ -20,7 +21,7 @@ from typing import Any
 
 import optuna
 from optuna.exceptions import ExperimentalWarning
-from optuna.storages._heartbeat import is_heartbeat_enabled
+from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
 from optuna.trial import FrozenTrial, TrialState
 
 logger = logging.getLogger(__name__)
@@ -33,16 +34,6 @@ MAX_SKIPPED_IN_A_ROW = 20  # configurations already taken, drawn in a row: the s
 
 class TrialSkipped(Exception):
     """The trial is not evaluated: its configuration is taken, or the study is full."""
-
-
-class _QuietSkips(logging.Filter):
-    """Drop Optuna's traceback for a skipped trial; the loop logs one line instead."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], TrialSkipped))
-
-
-logging.getLogger("optuna.study._optimize").addFilter(_QuietSkips())
 
 
 def _skip(trial: optuna.Trial, reason: str) -> None:
@@ -83,19 +74,41 @@ def _fail_stale(study: optuna.Study) -> None:
 
 
 def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
-    """Run one trial: its number if it was evaluated, ``None`` if it was skipped."""
-    evaluated: list[int] = []
-
-    def objective(trial: optuna.Trial):
-        if is_heartbeat_enabled(trial.storage):  # Optuna's first beat comes from a thread
-            trial.storage.record_heartbeat(trial._trial_id)  # a kill from here on goes stale
-        configuration = draw(trial)
-        admit(trial, n_trials)
-        evaluated.append(trial.number)
-        return evaluate(trial, configuration)
-
-    study.optimize(objective, n_trials=1, catch=(TrialSkipped,), gc_after_trial=True)
-    return evaluated[0] if evaluated else None
+    """Run one trial: its number if it was evaluated, ``None`` if it was skipped, or if another
+    worker failed it as stale while it ran (this worker's heartbeats came too late)."""
+    _fail_stale(study)
+    trial = study.ask()
+    with get_heartbeat_thread(trial._trial_id, study._storage):
+        if is_heartbeat_enabled(study._storage):  # the thread's first beat may come late
+            study._storage.record_heartbeat(trial._trial_id)  # a kill from here on goes stale
+        try:
+            configuration = draw(trial)
+            admit(trial, n_trials)
+        except TrialSkipped:
+            study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+            return None
+        try:
+            value = evaluate(trial, configuration)
+        except optuna.TrialPruned as pruned:
+            logger.info("Trial %d pruned: %s", trial.number, pruned)
+            value, state = None, TrialState.PRUNED
+        except BaseException:  # the trial fails; the error ends the worker
+            study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+            raise
+        else:
+            state = TrialState.COMPLETE
+    told = study.tell(trial, value, state=state, skip_if_finished=True)
+    gc.collect()
+    if told.state != state:
+        logger.warning(
+            "Trial %d was failed as stale by another worker while this one ran it (its "
+            "heartbeats came later than grace_period): its result is dropped, its retry runs "
+            "it again.", trial.number,
+        )  # fmt: skip
+        return None
+    if state == TrialState.COMPLETE:
+        study._log_completed_trial(told.values, trial.number, trial.params)  # Optuna's line
+    return trial.number
 
 
 def run_study(
