@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -188,3 +189,16 @@ def test_an_evaluation_error_still_ends_the_worker(tmp_path):
 
     with pytest.raises(ValueError, match="the evaluation's own error"):
         run_study(study, lambda t: t.suggest_int("x", 0, 3), evaluate, 2, None)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "journal"])
+def test_a_heartbeat_study_runs_without_optuna_warnings(backend, tmp_path):
+    """Heartbeats are experimental in Optuna, and it warns when a trial of a heartbeat storage
+    is asked outside Study.optimize; the worker runs Optuna's heartbeat thread itself, and
+    optuna is pinned, so those warnings would only be noise in every tuning run."""
+    settings = validate(Tuning, _settings(STORAGES[backend](tmp_path, None)), "tuning")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study = optuna.create_study(storage=make_storage(settings))
+        run_study(study, lambda t: t.suggest_int("x", 0, 3), lambda *_: 0.0, 2, None)
+    assert [f"{w.category.__name__}: {w.message}" for w in caught] == []

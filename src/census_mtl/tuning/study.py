@@ -77,20 +77,22 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
 def make_storage(settings: Tuning) -> optuna.storages.BaseStorage:
     """The study's storage with heartbeats: a SQLAlchemy URL or ``journal:<file>``."""
     url = settings.storage
-    beat = {
-        "heartbeat_interval": settings.heartbeat_interval,
-        "grace_period": settings.grace_period,
-        "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(settings.retries),
-    }
-    if url.startswith("journal:"):
-        path = Path(url.removeprefix("journal:"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return HeartbeatJournalStorage(path, **beat)
     engine: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine["connect_args"] = {"timeout": 60}  # concurrent writers wait instead of failing
-    return RDBStorage(url, engine_kwargs=engine, **beat)
+    with warnings.catch_warnings():  # heartbeats are experimental in Optuna; optuna is pinned
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        beat = {
+            "heartbeat_interval": settings.heartbeat_interval,
+            "grace_period": settings.grace_period,
+            "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(settings.retries),
+        }
+        if not url.startswith("journal:"):
+            return RDBStorage(url, engine_kwargs=engine, **beat)
+        path = Path(url.removeprefix("journal:"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return HeartbeatJournalStorage(path, **beat)
 
 
 def make_pruner(spec: Pruner) -> optuna.pruners.BasePruner:

@@ -77,7 +77,9 @@ def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
     """Run one trial: its number if it was evaluated, ``None`` if it was skipped, or if another
     worker failed it as stale while it ran (this worker's heartbeats came too late)."""
     _fail_stale(study)
-    trial = study.ask()
+    with warnings.catch_warnings():  # the heartbeat thread below is Study.optimize's own
+        warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used with")
+        trial = study.ask()
     with get_heartbeat_thread(trial._trial_id, study._storage):
         if is_heartbeat_enabled(study._storage):  # the thread's first beat may come late
             study._storage.record_heartbeat(trial._trial_id)  # a kill from here on goes stale
