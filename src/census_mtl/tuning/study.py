@@ -10,21 +10,20 @@ from __future__ import annotations
 import logging
 import random
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
 import sqlalchemy.exc
-from optuna.exceptions import ExperimentalWarning, StorageInternalError
+from optuna.exceptions import StorageInternalError
 from optuna.samplers import RandomSampler
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial
 
 from census_mtl.config.tuning import Pruner, Tuning
 from census_mtl.tuning.journal import HeartbeatJournalStorage
-from census_mtl.tuning.workers import is_duplicate
+from census_mtl.tuning.workers import is_duplicate, quiet_optuna
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +50,7 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
 
     @staticmethod
     def _tpe(seed: int) -> optuna.samplers.TPESampler:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ExperimentalWarning)  # constant_liar
+        with quiet_optuna():  # constant_liar is experimental
             return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
@@ -77,22 +75,21 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
 def make_storage(settings: Tuning) -> optuna.storages.BaseStorage:
     """The study's storage with heartbeats: a SQLAlchemy URL or ``journal:<file>``."""
     url = settings.storage
-    engine: dict[str, Any] = {"pool_pre_ping": True}
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine["connect_args"] = {"timeout": 60}  # concurrent writers wait instead of failing
-    with warnings.catch_warnings():  # heartbeats are experimental in Optuna; optuna is pinned
-        warnings.simplefilter("ignore", ExperimentalWarning)
+    with quiet_optuna():  # heartbeats are experimental
         beat = {
             "heartbeat_interval": settings.heartbeat_interval,
             "grace_period": settings.grace_period,
             "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(settings.retries),
         }
-        if not url.startswith("journal:"):
-            return RDBStorage(url, engine_kwargs=engine, **beat)
-        path = Path(url.removeprefix("journal:"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return HeartbeatJournalStorage(path, **beat)
+        if url.startswith("journal:"):
+            path = Path(url.removeprefix("journal:"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return HeartbeatJournalStorage(path, **beat)
+        engine: dict[str, Any] = {"pool_pre_ping": True}
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            engine["connect_args"] = {"timeout": 60}  # concurrent writers wait instead of failing
+        return RDBStorage(url, engine_kwargs=engine, **beat)
 
 
 def make_pruner(spec: Pruner) -> optuna.pruners.BasePruner:

@@ -16,7 +16,8 @@ import gc
 import logging
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import optuna
@@ -67,9 +68,19 @@ def _counts(study: optuna.Study) -> tuple[int, int]:
     return finished, len(trials) - finished
 
 
-def _fail_stale(study: optuna.Study) -> None:
+@contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Without Optuna's warnings about what the project uses on purpose (optuna is pinned):
+    its experimental features (heartbeats, ``constant_liar``), and ``ask`` on a heartbeat
+    storage outside ``Study.optimize`` (the worker runs Optuna's heartbeat thread itself)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
+        warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used with")
+        yield
+
+
+def _fail_stale(study: optuna.Study) -> None:
+    with quiet_optuna():
         optuna.storages.fail_stale_trials(study)
 
 
@@ -77,8 +88,7 @@ def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
     """Run one trial: its number if it was evaluated, ``None`` if it was skipped, or if another
     worker failed it as stale while it ran (this worker's heartbeats came too late)."""
     _fail_stale(study)
-    with warnings.catch_warnings():  # the heartbeat thread below is Study.optimize's own
-        warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used with")
+    with quiet_optuna():
         trial = study.ask()
     with get_heartbeat_thread(trial._trial_id, study._storage):
         if is_heartbeat_enabled(study._storage):  # the thread's first beat may come late
