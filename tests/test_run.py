@@ -11,6 +11,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from census_mtl.config import ConfigError
+from census_mtl.models import MODEL_NAMES
 
 
 def run_kedro(project: Path, monkeypatch, pipelines: list[str], env: str = "sample", **params):
@@ -60,11 +61,11 @@ def test_registered_pipelines():
     from census_mtl.pipeline_registry import register_pipelines
 
     pipelines = register_pipelines()
-    for model in ["ple", "cgc", "mmoe", "share_bottom", "single_task", "gbdt"]:
+    for model in MODEL_NAMES:
         assert f"train_{model}" in pipelines
         names = {n.name for n in pipelines[model].nodes}
         assert {"validate_train", "fit_preprocessor", f"{model}.train"} <= names
-    tunable = ["ple", "cgc", "mmoe", "share_bottom", "gbdt"]
+    tunable = ["ple", "cgc", "mmoe", "share_bottom", "esmm", "aitm", "gbdt"]
     for model in tunable:
         assert [n.name for n in pipelines[f"tune_{model}"].nodes] == [f"{model}.tune"]
     opt_in = {"predict", "relatedness", *(f"tune_{m}" for m in tunable)}

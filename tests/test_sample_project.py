@@ -26,7 +26,7 @@ from census_mtl.models.artifact import load_artifact
 from tests.conftest import copy_project
 from tests.test_run import run_kedro
 
-MODELS = ["ple", "cgc", "mmoe", "share_bottom", "single_task", "gbdt"]
+MODELS = ["ple", "cgc", "mmoe", "share_bottom", "single_task", "esmm", "aitm", "gbdt"]
 OVERRIDE = json.dumps(  # of the schedule study's smoke test
     {"max_epochs": 2, "ema_decay": None, "batch_size": 128, "optimizer": {"learning_rate": 0.01}}
 )

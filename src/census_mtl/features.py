@@ -32,18 +32,44 @@ def feature_columns(tasks: Mapping[str, Task], drop_columns: list[str]) -> list[
     return [c for c in COLUMNS if c not in excluded]
 
 
+def task_label(table: pd.DataFrame, task: Task) -> pd.Series:
+    """A task's float32 label: 0/1 for a binary task, the value for a regression task, and
+    missing (NaN) where the source column is empty."""
+    column = table[task.column]
+    if task.type == "regression":
+        label = column
+    elif task.at_least is not None:
+        label = column >= task.at_least
+    else:
+        label = column.isin(task.positive)
+    return label.astype("float32").where(column.notna())
+
+
 def make_labels(table: pd.DataFrame, tasks: Mapping[str, Task]) -> pd.DataFrame:
-    """One float32 column ``y__<task>`` per task: 0/1 for a binary task, the column's value
-    for a regression task."""
-    return pd.DataFrame(
-        {
-            f"{LABEL_PREFIX}{name}": (
-                table[t.column] if t.type == "regression" else table[t.column].isin(t.positive)
-            ).astype("float32")
-            for name, t in tasks.items()
-        },
-        index=table.index,
-    )
+    """One float32 column ``y__<task>`` per task (``task_label``); a funnel step's label is
+    missing outside its space, the rows where every earlier step's label is 1."""
+    raw = {name: task_label(table, t) for name, t in tasks.items()}
+    labels = {}
+    for name, task in tasks.items():
+        label, step = raw[name], task
+        while step.space is not None:
+            label = label.where(raw[step.space] == 1)
+            step = tasks[step.space]
+        labels[f"{LABEL_PREFIX}{name}"] = label
+    return pd.DataFrame(labels, index=table.index)
+
+
+def keep_label_fraction(
+    labels: pd.DataFrame, fractions: Mapping[str, float], seed: int
+) -> pd.DataFrame:
+    """``labels`` with each task of ``fractions`` keeping its label on a seeded random share of
+    the rows (the rest missing): scarce labels beside a task that has them all."""
+    rng = np.random.default_rng(seed)
+    kept = labels.copy()
+    for task, fraction in fractions.items():
+        drop = rng.permutation(len(kept))[round(fraction * len(kept)) :]
+        kept.iloc[drop, kept.columns.get_loc(f"{LABEL_PREFIX}{task}")] = np.nan
+    return kept
 
 
 class EncoderError(ProjectError, ValueError):

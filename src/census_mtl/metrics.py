@@ -1,8 +1,9 @@
 """Test-set metrics for one task at a time: AUC with a bootstrap interval, PR-AUC, log-loss for
 a binary task; MSE with a bootstrap interval, R² and MAE for a regression task.
 
-Each task is scored on its own labels and predictions; peers have shipped metrics computed over
-the concatenated outputs of all tasks, which mixes label rates and inflates AUC.
+Each task is scored on its own labels and predictions, over the rows where its label is present
+(``labelled``), and says how many rows that is; peers have shipped metrics computed over the
+concatenated outputs of all tasks, which mixes label rates and inflates AUC.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 from sklearn.metrics import roc_curve as sk_roc_curve
+
+
+def labelled(labels: np.ndarray, *scores: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``labels`` and each of ``scores`` on the rows where the label is present (not NaN)."""
+    keep = ~np.isnan(labels)
+    return labels[keep], *(s[keep] for s in scores)
 
 
 def bootstrap_auc(
@@ -52,7 +59,9 @@ def bootstrap_auc(
 def task_metrics(
     labels: np.ndarray, probs: np.ndarray, bootstrap_samples: int, seed: int
 ) -> dict[str, float]:
-    """AUC with its 95 % bootstrap interval, PR-AUC, log-loss and rates, for one task."""
+    """AUC with its 95 % bootstrap interval, PR-AUC, log-loss and rates, for one task, over its
+    labelled rows (``rows``)."""
+    labels, probs = labelled(labels, probs)
     aucs = bootstrap_auc(labels, probs, bootstrap_samples, seed)
     low, high = np.nanpercentile(aucs, [2.5, 97.5])
     return {
@@ -63,18 +72,19 @@ def task_metrics(
         "log_loss": float(log_loss(labels, np.clip(probs, 1e-7, 1 - 1e-7), labels=[0, 1])),
         "positive_rate": float(labels.mean()),
         "mean_prediction": float(probs.mean()),
+        "rows": len(labels),
     }
 
 
 def roc_points(labels: np.ndarray, probs: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """True-positive rate at each false-positive rate of ``grid``."""
-    fpr, tpr, _ = sk_roc_curve(labels, probs)
+    """True-positive rate at each false-positive rate of ``grid`` (labelled rows)."""
+    fpr, tpr, _ = sk_roc_curve(*labelled(labels, probs))
     return np.interp(grid, fpr, tpr)
 
 
 def pr_points(labels: np.ndarray, probs: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Interpolated precision (best precision at this recall or more) at each recall of ``grid``."""
-    precision, recall, _ = precision_recall_curve(labels, probs)
+    precision, recall, _ = precision_recall_curve(*labelled(labels, probs))
     best = np.maximum.accumulate(precision)  # recall decreases along the arrays
     return np.interp(grid, recall[::-1], best[::-1])
 
@@ -87,7 +97,9 @@ def r2(labels: np.ndarray, values: np.ndarray) -> float:
 def regression_metrics(
     labels: np.ndarray, values: np.ndarray, bootstrap_samples: int, seed: int
 ) -> dict[str, float]:
-    """MSE with its 95 % bootstrap interval, R², MAE and the means, for one regression task."""
+    """MSE with its 95 % bootstrap interval, R², MAE and the means, for one regression task,
+    over its labelled rows (``rows``)."""
+    labels, values = labelled(labels, values)
     squared = (values - labels) ** 2
     rng = np.random.default_rng(seed)
     means = [squared[rng.integers(0, len(squared), len(squared))].mean()
@@ -101,17 +113,20 @@ def regression_metrics(
         "mae": float(np.abs(values - labels).mean()),
         "mean_label": float(labels.mean()),
         "mean_prediction": float(values.mean()),
+        "rows": len(labels),
     }
 
 
 def validation_scores(
     labels: torch.Tensor, outputs: torch.Tensor, tasks: Sequence[str], types: Sequence[str]
 ) -> dict[str, float]:
-    """Each task's validation score, higher is better: ROC AUC of a binary task (on its own,
-    never over the tasks' outputs concatenated), R² of a regression task."""
+    """Each task's validation score over its labelled rows, higher is better: ROC AUC of a
+    binary task (on its own, never over the tasks' outputs concatenated), R² of a regression
+    task."""
     score = {"binary": roc_auc_score, "regression": r2_score}
+    y, out = labels.cpu().numpy(), outputs.numpy()
     return {
-        task: float(score[kind](labels[:, i].cpu().numpy(), outputs[:, i].numpy()))
+        task: float(score[kind](*labelled(y[:, i], out[:, i])))
         for i, (task, kind) in enumerate(zip(tasks, types, strict=True))
     }
 

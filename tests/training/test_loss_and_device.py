@@ -92,3 +92,24 @@ def test_threads_setting():
     set_threads(before)
     with pytest.raises(ValueError, match="num_threads"):
         set_threads(0)
+
+
+def test_missing_labels_count_for_nothing():
+    """Hand computation: each task's mean BCE over its labelled rows only."""
+    labels = torch.tensor([[1.0, float("nan")], [float("nan"), 0.0], [1.0, 0.0], [0.0, 1.0]])
+    total, parts = MultiTaskLoss(TASKS, loss({"use_sample_weight": True}))(LOGITS, labels, WEIGHTS)
+    x, w = LOGITS["income"][[0, 2, 3]], WEIGHTS[[0, 2, 3]]
+    by_hand = -(w * torch.stack([F.logsigmoid(x[0]), F.logsigmoid(x[1]), F.logsigmoid(-x[2])]))
+    torch.testing.assert_close(parts["income"], by_hand.sum() / w.sum())
+    x, w = LOGITS["marital"][[1, 2, 3]], WEIGHTS[[1, 2, 3]]
+    by_hand = -(w * torch.stack([F.logsigmoid(-x[0]), F.logsigmoid(-x[1]), F.logsigmoid(x[2])]))
+    torch.testing.assert_close(parts["marital"], by_hand.sum() / w.sum())
+    assert torch.isfinite(total)
+
+
+def test_a_batch_without_a_label_of_a_task_adds_nothing_for_it():
+    labels = LABELS.clone()
+    labels[:, 0] = float("nan")
+    total, parts = MultiTaskLoss(TASKS, loss({}))(LOGITS, labels, WEIGHTS)
+    assert parts["income"] == 0
+    torch.testing.assert_close(total, bce("marital", 1))

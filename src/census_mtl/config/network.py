@@ -103,13 +103,44 @@ class SingleTaskParams(MLPOptions):
     hidden_units: Units = Field(description="layers of each task's network")
 
 
-NetworkParams = PLEParams | CGCParams | MMoEParams | ShareBottomParams | SingleTaskParams
+class ESMMParams(MLPOptions):
+    """ESMM (Ma et al., SIGIR 2018): shared field embeddings, one tower per funnel step, each
+    later step's loss on the product of the steps' probabilities over the entire space."""
+
+    name: Literal["esmm"] = Field("esmm", description="the architecture")
+    embedding_dim: int = Field(8, ge=1, description="width of each field's shared embedding")
+    hidden_units: Units = Field(description="layers of each step's tower (CTR, CVR, ...)")
+
+
+class AITMParams(MLPOptions):
+    """AITM (Xi et al., KDD 2021): a tower per funnel step, attention over what the previous
+    step transfers, and the behavioural expectation calibrator."""
+
+    name: Literal["aitm"] = Field("aitm", description="the architecture")
+    embedding_dim: int = Field(8, ge=1, description="width of each field's shared embedding")
+    hidden_units: Units = Field(description="layers of each step's tower before the transfer")
+    calibrator_weight: float = Field(
+        0.6, ge=0.0, description="weight alpha of the penalty max(p_t - p_(t-1), 0) in the loss"
+    )
+
+
+NetworkParams = (
+    PLEParams
+    | CGCParams
+    | MMoEParams
+    | ShareBottomParams
+    | SingleTaskParams
+    | ESMMParams
+    | AITMParams
+)
 NETWORKS: dict[str, type[NetworkParams]] = {
     "ple": PLEParams,
     "cgc": CGCParams,
     "mmoe": MMoEParams,
     "share_bottom": ShareBottomParams,
     "single_task": SingleTaskParams,
+    "esmm": ESMMParams,
+    "aitm": AITMParams,
 }
 
 

@@ -18,7 +18,9 @@ from census_mtl.config.base import ConfigError, Settings, config_error, merge_se
 from census_mtl.config.network import (
     MODEL_NAMES,
     MODELS,
+    AITMParams,
     CGCParams,
+    ESMMParams,
     GBDTParams,
     MMoEParams,
     ModelParams,
@@ -32,7 +34,7 @@ from census_mtl.config.tuning import SearchSpace, Tuning
 from census_mtl.data.schema import CATEGORIES, COLUMNS, LABEL, LABEL_VALUES, NUMERIC
 from census_mtl.tuning.space import FirstDraw, sample
 
-ModelName = Literal["ple", "cgc", "mmoe", "share_bottom", "single_task", "gbdt"]
+ModelName = Literal["ple", "cgc", "mmoe", "share_bottom", "single_task", "esmm", "aitm", "gbdt"]
 assert set(MODEL_NAMES) == set(ModelName.__args__)
 
 
@@ -47,6 +49,14 @@ class Task(Settings):
     positive: list[str | int] = Field(
         [], description="values that make a binary label 1 (regression: none)"
     )
+    at_least: float | None = Field(
+        None, description="a binary label on a numeric column: 1 where the value is at least this"
+    )
+    space: str | None = Field(
+        None,
+        description="a funnel step: the task whose positives this task is defined in (its "
+        "label is missing elsewhere, so it is learned and scored inside that space)",
+    )
 
     @field_validator("column")
     @classmethod
@@ -58,14 +68,18 @@ class Task(Settings):
     @model_validator(mode="after")
     def _known_values(self) -> Task:
         if self.type == "regression":
-            if self.column not in NUMERIC or self.positive:
+            if self.column not in NUMERIC or self.positive or self.at_least is not None:
                 raise ValueError(
                     "a regression task takes a numeric column and no positive values; "
                     f"numeric columns: {', '.join(NUMERIC)}"
                 )
             return self
+        if self.at_least is not None:
+            if self.column not in NUMERIC or self.positive:
+                raise ValueError("at_least takes a numeric column and no positive values")
+            return self
         if not self.positive:
-            raise ValueError("a binary task needs at least one positive value")
+            raise ValueError("a binary task needs positive values (or at_least)")
         known = LABEL_VALUES if self.column == LABEL else CATEGORIES[self.column] or ()
         missing = [v for v in self.positive if v not in known]
         if missing:
@@ -102,6 +116,42 @@ class Preprocess(Settings):
         32, ge=0, description="quantile bins of each numeric column as an extra field (0 = off)"
     )
     split: Split = Field(Split())
+    label_fraction: dict[str, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
+        {},
+        description="share of the training rows that keep a task's label (scarce labels; "
+        "validation and test keep all)",
+    )
+    label_seed: int = Field(0, ge=0, description="seed of the rows that keep their labels")
+
+    @model_validator(mode="after")
+    def _fraction_tasks(self) -> Preprocess:
+        stray = [t for t in self.label_fraction if t not in self.tasks]
+        if stray:
+            raise ValueError(f"label_fraction: {stray} are not tasks: {', '.join(self.tasks)}")
+        return self
+
+    @field_validator("tasks")
+    @classmethod
+    def _funnel(cls, tasks: dict[str, Task]) -> dict[str, Task]:
+        for name, task in tasks.items():
+            if task.space is None:
+                continue
+            parent = tasks.get(task.space)
+            earlier = list(tasks)[: list(tasks).index(name)]
+            if parent is None or task.space not in earlier:
+                raise ValueError(
+                    f"{name}.space must be a task declared before it (funnel order): "
+                    f"{', '.join(earlier) or 'none'}"
+                )
+            if task.type != "binary" or parent.type != "binary":
+                raise ValueError(f"{name}.space: funnel steps are binary tasks")
+            seen = {name}
+            while parent is not None and parent.space is not None:
+                if parent.space in seen:
+                    raise ValueError(f"{name}.space: the funnel has a cycle")
+                seen.add(parent.space)
+                parent = tasks.get(parent.space)
+        return tasks
 
     @field_validator("drop_columns")
     @classmethod
@@ -183,6 +233,8 @@ class Params(Settings):
     mmoe: ModelSection[MMoEParams]
     share_bottom: ModelSection[ShareBottomParams]
     single_task: ModelSection[SingleTaskParams]
+    esmm: ModelSection[ESMMParams]
+    aitm: ModelSection[AITMParams]
     gbdt: ModelSection[GBDTParams]
     evaluation: Evaluation = Field(Evaluation())
     compare: Compare
@@ -214,6 +266,13 @@ def task_types(tasks: Mapping, names: Sequence[str]) -> list[str]:
     """The type of each of ``names`` in ``preprocess.tasks`` (binary unless declared)."""
     declared = _drop_removed(tasks)
     return [(declared.get(name) or {}).get("type", "binary") for name in names]
+
+
+def task_spaces(tasks: Mapping, names: Sequence[str]) -> dict[str, str]:
+    """Each funnel step of ``names`` and the task whose positives it is defined in."""
+    declared = _drop_removed(tasks)
+    spaces = {name: (declared.get(name) or {}).get("space") for name in names}
+    return {name: space for name, space in spaces.items() if space}
 
 
 def _tasks_of(params: Mapping) -> list[str] | None:

@@ -11,6 +11,7 @@ import torch
 from census_mtl.atomic import atomic_path
 from census_mtl.inference.scoring import output_names
 from census_mtl.models import ModelArtifact
+from census_mtl.models.prediction import outputs_of
 
 
 class _Outputs(torch.nn.Module):
@@ -23,10 +24,8 @@ class _Outputs(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         logits = self.model(x)
-        return tuple(
-            torch.sigmoid(logits[t]) if kind == "binary" else logits[t]
-            for t, kind in zip(self.model.tasks, self.model.task_types, strict=True)
-        )
+        outputs = outputs_of(self.model, torch.stack([logits[t] for t in self.model.tasks], 1))
+        return tuple(outputs.unbind(1))
 
 
 def export_onnx(model: ModelArtifact, path: Path, run: int = 0) -> Path:

@@ -76,6 +76,7 @@ class ModelArtifact:
     layout: FeatureLayout
     runs: tuple[TrainedRun, ...]
     task_types: tuple[str, ...] = ()
+    spaces: Mapping[str, str] = field(default_factory=dict)  # funnel step -> the step before
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -96,7 +97,9 @@ class ModelArtifact:
         """The ``run``-th trained network, rebuilt, in evaluation mode."""
         if not self.is_network:
             raise ArtifactError(f"{self.name!r} is not a network; use predict().")
-        model = build_model(self.name, self.layout, list(self.tasks), self.params, self.types)
+        model = build_model(
+            self.name, self.layout, list(self.tasks), self.params, self.types, self.spaces
+        )
         model.load_state_dict(self.runs[run].state_dict)
         return model.eval()
 
@@ -135,6 +138,7 @@ class ModelArtifact:
             "params": self.params.model_dump(),
             "tasks": list(self.tasks),
             "task_types": list(self.types),
+            "spaces": dict(self.spaces),
             "encoder": self.encoder.to_dict(),
             "layout": self.layout.to_dict(),
             "runs": [run.facts() for run in self.runs],
@@ -180,7 +184,8 @@ class ModelArtifact:
             raise ArtifactError(f"its encoder: {exc}") from None
         layout = FeatureLayout.from_dict(meta["layout"])
         types = tuple(meta.get("task_types", ()))  # absent in files of binary-only versions
-        return cls(params, tuple(meta["tasks"]), encoder, layout, runs, types)
+        spaces = dict(meta.get("spaces", {}))  # absent in files of versions without funnels
+        return cls(params, tuple(meta["tasks"]), encoder, layout, runs, types, spaces)
 
 
 def _of_run(items: Mapping[str, object], run: int) -> dict:

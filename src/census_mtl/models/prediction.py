@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 
 from census_mtl.config.training import INFERENCE_BATCH
+from census_mtl.models.funnel import in_space_probs
+from census_mtl.models.registry import heads
 
 
 def task_types(model: torch.nn.Module) -> tuple[str, ...]:
@@ -22,6 +24,20 @@ def to_outputs(logits: torch.Tensor, binary: torch.Tensor) -> torch.Tensor:
     return torch.where(binary.to(logits.device), torch.sigmoid(logits), logits)
 
 
+def spaces(model: torch.nn.Module) -> dict[str, str]:
+    """The funnel steps of ``model``'s tasks and the step before each (none: no funnel)."""
+    return dict(getattr(model, "spaces", None) or {})
+
+
+def outputs_of(model: torch.nn.Module, logits: torch.Tensor) -> torch.Tensor:
+    """``(N, tasks)`` outputs from stacked logits: a binary task's probability (a funnel step's
+    in its space), a regression task's value."""
+    outputs = to_outputs(logits, binary_mask(model))
+    if getattr(heads(model), "output_space", None) == "entire":  # AITM: steps over all rows
+        outputs = in_space_probs(outputs, list(model.tasks), spaces(model))
+    return outputs
+
+
 @torch.no_grad()
 def predict(
     model: torch.nn.Module, x: torch.Tensor, batch_size: int = INFERENCE_BATCH
@@ -35,4 +51,4 @@ def predict(
         logits = model(x[start : start + batch_size])
         chunks.append(torch.stack([logits[t] for t in model.tasks], dim=1))
     model.train(was_training)
-    return to_outputs(torch.cat(chunks), binary_mask(model)).cpu()
+    return outputs_of(model, torch.cat(chunks)).cpu()

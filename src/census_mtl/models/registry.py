@@ -10,11 +10,14 @@ from torch import nn
 
 from census_mtl.config import MODELS, NETWORKS, ConfigError, ModelParams, NetworkParams, validate
 from census_mtl.config.project import TaskType
+from census_mtl.models.aitm import AITM
+from census_mtl.models.esmm import ESMM
 from census_mtl.models.inputs import FeatureLayout, InputSpec
 from census_mtl.models.networks import PLE, SharedBottom, SingleTask
 from census_mtl.models.numeric import EmbeddedNumbers, PeriodicNumbers
 
 TASK_TYPES = get_args(TaskType)
+CONVERSION = ("esmm", "aitm")  # the funnel models: every task binary, the compact input
 
 
 def model_params(name: str, params: Mapping | ModelParams) -> ModelParams:
@@ -32,21 +35,25 @@ def build_model(
     tasks: Sequence[str],
     params: Mapping | ModelParams,
     task_types: Sequence[str] | None = None,
+    spaces: Mapping[str, str] | None = None,
 ) -> nn.Module:
     """Build ``name`` for inputs of ``input_dim`` (dense width or ``FeatureLayout``) and ``tasks``.
 
     ``model(x)`` returns ``{task: output (batch,)}``: a logit for a ``binary`` task, the value
     itself for a ``regression`` one (``task_types``, in task order; default all binary), kept
-    as ``model.task_types``. Unknown names or bad parameters raise ``ConfigError`` (a
-    ``ValueError``) naming the key and what is allowed.
+    as ``model.task_types``. ``spaces`` (kept as ``model.spaces``) maps each funnel step to the
+    step before it (``census_mtl.models.funnel``). Unknown names or bad parameters raise
+    ``ConfigError`` (a ``ValueError``) naming the key and what is allowed.
     """
     if not tasks or len(set(tasks)) != len(tasks):
         raise ConfigError(f"tasks must be distinct names, got {list(tasks)}.")
     types = tuple(task_types or ["binary"] * len(tasks))
     if len(types) != len(tasks) or not set(types) <= set(TASK_TYPES):
         raise ConfigError(f"task_types must be one of {TASK_TYPES} per task, got {list(types)}.")
+    if name in CONVERSION and set(types) != {"binary"}:
+        raise ConfigError(f"{name} models funnels of binary tasks; task types: {list(types)}.")
     model = _build(name, input_dim, tasks, params)
-    model.task_types = types
+    model.task_types, model.spaces = types, dict(spaces or {})
     if "regression" in types:  # binary-only networks keep the state_dict of earlier versions
         heads(model).scale_outputs(torch.zeros(len(tasks)), torch.ones(len(tasks)))
     return model
@@ -88,6 +95,14 @@ def _build(
 def _network(p: NetworkParams, input_dim: InputSpec, tasks: Sequence[str]) -> nn.Module:
     mlp = {"dropout": p.dropout, "norm": p.norm, "activation": p.activation}
     towers = p.tower_hidden_units
+    if p.name in CONVERSION and not isinstance(input_dim, FeatureLayout):
+        raise ConfigError(f"{p.name} needs the compact input (a FeatureLayout): its embeddings.")
+    if p.name == "esmm":
+        return ESMM(input_dim, tasks, p.embedding_dim, p.hidden_units, towers, **mlp)
+    if p.name == "aitm":
+        return AITM(
+            input_dim, tasks, p.embedding_dim, p.hidden_units, towers, p.calibrator_weight, **mlp
+        )
     if p.name in ("ple", "cgc"):
         levels = [level.model_dump() for level in p.levels]
         return PLE(input_dim, tasks, levels, p.gate_hidden_units, towers, **mlp)

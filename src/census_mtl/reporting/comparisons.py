@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from census_mtl.config.project import Compare
+from census_mtl.metrics import labelled
 from census_mtl.paired import delong, holm, paired_mse
 
 
@@ -51,7 +52,10 @@ SCORES = {"auc": roc_auc_score, "mse": _mse}
 
 def _per_seed(labels: np.ndarray, a: dict, b: dict, metric: str) -> list[float]:
     score = SCORES[metric]
-    return [score(labels, a[s]) - score(labels, b[s]) for s in sorted(set(a) & set(b))]
+    return [
+        score(*labelled(labels, a[s])) - score(*labelled(labels, b[s]))
+        for s in sorted(set(a) & set(b))
+    ]
 
 
 def better(row: Mapping) -> bool:
@@ -77,26 +81,29 @@ def paired_table(
     tasks: Mapping[str, str],
     settings: Compare,
 ) -> pd.DataFrame:
-    """One row per comparison and task (``tasks``: name to type), with Holm-adjusted p-values
-    and a verdict: DeLong's test of AUC for a binary task, the paired MSE test otherwise."""
+    """One row per comparison and task (``tasks``: name to type), on the task's labelled rows
+    (``rows``), with Holm-adjusted p-values and a verdict: DeLong's test of AUC for a binary
+    task, the paired MSE test otherwise."""
     rows = []
     for a, b in comparison_pairs(list(predictions), settings):
         for task, kind in tasks.items():
-            y = labels[f"y__{task}"].to_numpy()
+            y = labels[f"y__{task}"].to_numpy(np.float64)
             seeds_a, seeds_b = (
                 seed_columns(predictions[a], task),
                 seed_columns(predictions[b], task),
             )
             mean_a, mean_b = np.mean(list(seeds_a.values()), 0), np.mean(list(seeds_b.values()), 0)
             metric = "auc" if kind == "binary" else "mse"
-            test = delong(y, mean_a, mean_b) if metric == "auc" else paired_mse(y, mean_a, mean_b)
+            paired = delong if metric == "auc" else paired_mse
+            test = paired(*labelled(y, mean_a, mean_b))
             score_a, score_b = (
                 (test.auc_a, test.auc_b) if metric == "auc" else (test.mse_a, test.mse_b)
             )
             rows.append(
                 {"a": a, "b": b, "task": task, "metric": metric, "score_a": score_a,
                  "score_b": score_b, "difference": test.difference, "low": test.low,
-                 "high": test.high, "p": test.p, "per_seed": _per_seed(y, seeds_a, seeds_b, metric)}
+                 "high": test.high, "p": test.p, "rows": int((~np.isnan(y)).sum()),
+                 "per_seed": _per_seed(y, seeds_a, seeds_b, metric)}
             )  # fmt: skip
     table = pd.DataFrame(rows)
     table["p_holm"] = holm(table["p"].tolist())

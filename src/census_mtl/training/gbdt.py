@@ -8,6 +8,7 @@ import time
 
 import lightgbm as lgb
 import numpy as np
+import torch
 
 from census_mtl.config import GBDTParams, Training
 from census_mtl.metrics import score_name
@@ -19,6 +20,13 @@ from census_mtl.training.data import TensorData
 def _features(data: TensorData, columns: list[int]) -> np.ndarray:
     """The columns the trees read, as float64, once for every task."""
     return data.x.numpy()[:, columns].astype(np.float64)
+
+
+def _labelled(labels: torch.Tensor) -> tuple[np.ndarray | slice, np.ndarray]:
+    """The rows where a task's label is present (all: a slice, no copy) and their labels."""
+    y = labels.numpy()
+    present = ~np.isnan(y)
+    return (slice(None), y) if present.all() else (present, y[present])
 
 
 def fit_task(params: GBDTParams, settings: Training, seed: int, train: lgb.Dataset,
@@ -47,19 +55,25 @@ def fit_gbdt(params: GBDTParams, settings: Training, seed: int, tasks: list[str]
              layout: FeatureLayout, train: TensorData, validation: TensorData,
              types: list[str] | None = None,
              ) -> tuple[dict[str, str], dict[str, int], list[dict[str, float]]]:  # fmt: skip
-    """Text models and best round per task, and one history row per boosting round."""
+    """Text models and best round per task, and one history row per boosting round. Each
+    task's booster trains and early-stops on the rows where its label is present."""
     columns, categorical = tree_columns(layout)
     weighted = settings.loss.use_sample_weight
     models, best, curves, started = {}, {}, {}, time.perf_counter()
     x_train, x_validation = _features(train, columns), _features(validation, columns)
     weight = train.w.numpy() if weighted else None
     for i, task in enumerate(tasks):
-        labels = train.y[:, i].numpy()
-        train_set = lgb.Dataset(x_train, labels, weight=weight, categorical_feature=categorical)
+        rows, labels = _labelled(train.y[:, i])
+        train_set = lgb.Dataset(
+            x_train[rows],
+            labels,
+            weight=None if weight is None else weight[rows],
+            categorical_feature=categorical,
+        )
+        rows, labels = _labelled(validation.y[:, i])
         validation_set = lgb.Dataset(
-            x_validation, validation.y[:, i].numpy(), categorical_feature=categorical,
-            reference=train_set,
-        )  # fmt: skip
+            x_validation[rows], labels, categorical_feature=categorical, reference=train_set
+        )
         kind = (types or ["binary"] * len(tasks))[i]
         booster, curves[task] = fit_task(params, settings, seed, train_set, validation_set, kind)
         best[task] = booster.best_iteration

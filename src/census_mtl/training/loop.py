@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from census_mtl.config.training import Optimizer, Schedule, Training
 from census_mtl.metrics import score_name, validation_scores
 from census_mtl.models.prediction import predict, task_types
-from census_mtl.models.registry import heads, standardise_outputs
+from census_mtl.models.registry import standardise_outputs
 from census_mtl.training.checkpoints import Checkpoints
 from census_mtl.training.data import TensorData
 from census_mtl.training.device import resolve_device, set_threads
@@ -155,8 +155,7 @@ class _Run:
     def __init__(self, model, settings: Training, seed: int, device: torch.device) -> None:
         self.model, self.settings, self.seed, self.device = model, settings, seed, device
         self.types = task_types(model)
-        scale = getattr(heads(model), "output_scale", None)
-        self.loss_fn = MultiTaskLoss(model.tasks, settings.loss, self.types, scale)
+        self.loss_fn = MultiTaskLoss.of(model, settings.loss)
         model.to(device)
         self.fused, self.optimizer, self.forward = None, None, model
         if settings.compile and fusable(model):

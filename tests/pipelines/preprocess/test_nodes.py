@@ -4,6 +4,7 @@ import pytest
 
 from census_mtl.pipelines.preprocess.nodes import (
     build_model_input,
+    build_train_input,
     data_report,
     feature_layout,
     fit_preprocessor,
@@ -145,3 +146,45 @@ def test_no_bins_when_off(census_train):
 def test_bad_bin_count_is_explained(census_train):
     with pytest.raises(ValueError, match=r"preprocess.numeric_bins = 1: use 0"):
         fit_preprocessor(census_train, {**PARAMS, "numeric_bins": 1})
+
+
+FUNNEL = {
+    "worked": {"column": "weeks_worked", "at_least": 1},
+    "full_year": {"column": "weeks_worked", "at_least": 52, "space": "worked"},
+    "high_income": {"column": "income_50k", "positive": ["50000+."], "space": "full_year"},
+}
+
+
+def test_a_funnel_step_is_labelled_only_inside_its_space(census_train):
+    params = {**PARAMS, "tasks": FUNNEL}
+    frame = build_model_input(census_train, fit_preprocessor(census_train, params), params)
+    weeks, rich = census_train["weeks_worked"].to_numpy(), census_train["income_50k"].to_numpy()
+    np.testing.assert_array_equal(frame["y__worked"], weeks >= 1)
+    full_year = frame["y__full_year"]
+    assert full_year.isna().to_numpy().tolist() == (weeks < 1).tolist()
+    np.testing.assert_array_equal(full_year[weeks >= 1], weeks[weeks >= 1] == 52)
+    high = frame["y__high_income"]
+    assert high.notna().to_numpy().tolist() == (weeks == 52).tolist()
+    np.testing.assert_array_equal(high[weeks == 52], rich[weeks == 52] == "50000+.")
+
+
+def test_scarce_labels_keep_a_seeded_share_of_the_training_rows(census_train, preprocessor):
+    params = {**PARAMS, "label_fraction": {"income": 0.1}, "label_seed": 3}
+    train = build_train_input(census_train, preprocessor, params)
+    assert train["y__income"].notna().sum() == round(0.1 * len(census_train))
+    assert train["y__marital"].notna().all()  # the other task keeps every label
+    again = build_train_input(census_train, preprocessor, params)
+    pd.testing.assert_frame_equal(train, again)
+    other = build_train_input(census_train, preprocessor, {**params, "label_seed": 4})
+    assert not train["y__income"].isna().equals(other["y__income"].isna())
+    full = build_model_input(census_train, preprocessor, PARAMS)
+    kept = train["y__income"].notna()
+    pd.testing.assert_series_equal(train["y__income"][kept], full["y__income"][kept])
+    report = data_report(train, full, full, feature_layout(preprocessor))
+    assert report["labelled_rows"]["income"]["train"] == kept.sum()
+    assert report["labelled_rows"]["income"]["validation"] == len(full)
+
+
+def test_label_fraction_names_a_task():
+    with pytest.raises(ValueError, match=r"label_fraction: \['incme'\] are not tasks"):
+        build_train_input(pd.DataFrame(), {}, {**PARAMS, "label_fraction": {"incme": 0.1}})

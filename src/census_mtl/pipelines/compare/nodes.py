@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from census_mtl.config import validate
 from census_mtl.config.project import Compare
+from census_mtl.features import LABEL_PREFIX
+from census_mtl.models.funnel import ENTIRE, entire_space_labels
 from census_mtl.reporting.comparisons import paired_table
 from census_mtl.reporting.figures import auc_by_model, gate_heatmaps, roc_curves, training_curves
 from census_mtl.reporting.findings import gate_lines, mtl_findings
 from census_mtl.reporting.render import html_report, markdown_report, provenance
 from census_mtl.reporting.table import comparison_table
+from census_mtl.training.data import task_names
 
 KINDS = ("test_metrics", "training_metrics", "training_history", "roc_curve", "test_predictions")
 FIGURES = {
@@ -35,12 +39,16 @@ def _by_kind(datasets: dict) -> dict[str, dict]:
     return grouped
 
 
-def _figures(table: pd.DataFrame, data: dict, tasks: list[str]) -> dict[str, Figure]:
+def _figures(
+    table: pd.DataFrame, data: dict, tasks: list[str], trained: list[str]
+) -> dict[str, Figure]:
+    """The report's figures; ``trained``: the tasks validated during training (``tasks`` adds
+    the funnel steps over the entire space)."""
     networks = {m: h for m, h in data["training_history"].items() if m != "gbdt"}
     return {
         "auc_by_model": auc_by_model(table, tasks),
         "roc_curves": roc_curves(data["roc_curve"], tasks),
-        "training_curves": training_curves(networks, tasks),
+        "training_curves": training_curves(networks, trained),
         "gate_weights": gate_heatmaps(_gates(data)),
     }
 
@@ -49,6 +57,24 @@ def _gates(data: dict) -> dict[str, dict]:
     return {
         m: metrics["gates"] for m, metrics in data["test_metrics"].items() if "gates" in metrics
     }
+
+
+def entire_space_columns(frame: pd.DataFrame, spaces: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with each funnel step's entire-space label, ``y__<task>_entire``."""
+    tasks = task_names(frame)
+    columns = [f"{LABEL_PREFIX}{t}" for t in tasks]
+    labels = entire_space_labels(frame[columns].to_numpy(np.float64), tasks, spaces)
+    entire = {
+        f"{LABEL_PREFIX}{t}{ENTIRE}": labels[:, j] for j, t in enumerate(tasks) if t in spaces
+    }
+    return frame.assign(**entire)
+
+
+def _rows(test: dict) -> list[str]:
+    """A line per task: the test rows its figures rest on (its labelled rows)."""
+    return [
+        f"- {task}: {scores['rows']:,} rows" for task, scores in test.items() if "rows" in scores
+    ]
 
 
 def compare_models(
@@ -60,14 +86,16 @@ def compare_models(
     """
     settings = validate(Compare, compare, "compare")
     data = _by_kind(datasets)
-    first = next(iter(data["test_metrics"].values()))["test"]
-    types = {t: "binary" if "auc" in m else "regression" for t, m in first.items()}
+    first = next(iter(data["test_metrics"].values()))
+    types = {t: "binary" if "auc" in m else "regression" for t, m in first["test"].items()}
     tasks = list(types)
-    paired = paired_table(data["test_predictions"], model_input_test, types, settings)
+    labels = entire_space_columns(model_input_test, first.get("spaces", {}))
+    paired = paired_table(data["test_predictions"], labels, types, settings)
     table = comparison_table(
         data["test_metrics"], data["training_metrics"], paired, settings.baseline
     )
-    figures = _figures(table, data, tasks)
+    entire = {f"{t}{ENTIRE}" for t in first.get("spaces", {})}
+    figures = _figures(table, data, tasks, [t for t in tasks if t not in entire])
     links = {
         name: path
         for name, path in settings.links.items()
@@ -82,6 +110,7 @@ def compare_models(
             paired, settings.baseline, settings.focus
         ),
         "What the gates do": gate_lines(_gates(data)) or ["- No gated model in this run."],
+        "Test rows each task is scored on": _rows(first["test"]),
     }
     markdown = markdown_report(tables, tasks, captions, links, references, header, sections)
     embedded = {FIGURES[k]: fig for k, fig in figures.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from census_mtl.config import validate
 from census_mtl.config.project import Evaluation
 from census_mtl.metrics import pr_points, regression_metrics, roc_points, task_metrics
 from census_mtl.models import FeatureLayout, ModelArtifact
+from census_mtl.models.funnel import ENTIRE, entire_space_labels, entire_space_probs
 from census_mtl.models.gates import gate_usage, levels_of
 from census_mtl.training.data import TensorData, to_tensors
 
@@ -34,18 +36,40 @@ def _throughput(predictor, x: torch.Tensor, batch_size: int, repeats: int) -> fl
     return len(x) / statistics.median(seconds)
 
 
+def scored_tasks(model: ModelArtifact) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The tasks a model is scored on, with their types: its own, then each funnel step over
+    the entire space (``<task>_entire``: ESMM's CTCVR beside the CVR of the clicked rows)."""
+    entire = tuple(f"{t}{ENTIRE}" for t in model.tasks if t in model.spaces)
+    return (*model.tasks, *entire), (*model.types, *("binary",) * len(entire))
+
+
+def with_entire_space(
+    model: ModelArtifact, values: np.ndarray, over_entire: Callable
+) -> np.ndarray:
+    """``(N, tasks)`` labels or probabilities with the funnel steps' entire-space columns
+    appended (``over_entire``: ``entire_space_labels`` or ``entire_space_probs``), in the order
+    of ``scored_tasks``."""
+    if not model.spaces:
+        return values
+    tasks = list(model.tasks)
+    steps = [j for j, t in enumerate(tasks) if t in model.spaces]
+    return np.hstack([values, over_entire(values, tasks, model.spaces)[:, steps]])
+
+
 def score_runs(
     model: ModelArtifact, data: TensorData, settings: Evaluation, grid: np.ndarray
 ) -> tuple[list[dict], list, list, dict[int, np.ndarray]]:
-    """Each run's test metrics per task, its ROC and PR points on ``grid`` (binary tasks), its
-    predictions (probabilities of binary tasks, values of regression tasks)."""
-    labels = data.y.numpy()
-    binary = [j for j, kind in enumerate(model.types) if kind == "binary"]
+    """Each run's test metrics per scored task, its ROC and PR points on ``grid`` (binary
+    tasks), its predictions (probabilities of binary tasks, values of regression tasks)."""
+    labels = with_entire_space(model, data.y.numpy(), entire_space_labels)
+    types = scored_tasks(model)[1]
+    binary = [j for j, kind in enumerate(types) if kind == "binary"]
     runs, roc, pr, probabilities = [], [], [], {}
     for i, run in enumerate(model.runs):
         probs = model.predictor(i)(data.x, settings.batch_size).numpy()
-        runs.append({"seed": run.seed, "best_epoch": run.best_epoch,
-                     **_task_scores(labels, probs, model, settings)})  # fmt: skip
+        probs = with_entire_space(model, probs, entire_space_probs)
+        scores = _task_scores(labels, probs, model, settings)
+        runs.append({"seed": run.seed, "best_epoch": run.best_epoch, **scores})
         roc.append([roc_points(labels[:, j], probs[:, j], grid) for j in binary])
         pr.append([pr_points(labels[:, j], probs[:, j], grid) for j in binary])
         probabilities[run.seed] = probs
@@ -57,7 +81,7 @@ def _task_scores(labels: np.ndarray, outputs: np.ndarray, model: ModelArtifact,
     metrics = {"binary": task_metrics, "regression": regression_metrics}
     return {
         task: metrics[kind](labels[:, j], outputs[:, j], settings.bootstrap_samples, settings.seed)
-        for j, (task, kind) in enumerate(zip(model.tasks, model.types, strict=True))
+        for j, (task, kind) in enumerate(zip(*scored_tasks(model), strict=True))
     }
 
 
@@ -70,6 +94,7 @@ def summarise(runs: list[dict], tasks: tuple[str, ...], types: tuple[str, ...]) 
         summary[task] |= {f"{k}_std": statistics.pstdev(v) for k, v in values.items()}
         rate = "positive_rate" if kind == "binary" else "mean_label"
         summary[task][rate] = runs[0][task][rate]
+        summary[task]["rows"] = runs[0][task]["rows"]
     return summary
 
 
@@ -96,8 +121,8 @@ def evaluate_model(
     seed's test predictions (for the paired comparisons of the report).
     """
     settings = validate(Evaluation, evaluation, "evaluation")
-    tasks = model.tasks
-    data = to_tensors(model_input_test, tasks, FeatureLayout.from_dict(feature_layout))
+    tasks, types = scored_tasks(model)
+    data = to_tensors(model_input_test, model.tasks, FeatureLayout.from_dict(feature_layout))
     grid = np.linspace(0.0, 1.0, settings.curve_points)
     runs, roc, pr, probabilities = score_runs(model, data, settings, grid)
     ensemble = np.mean(list(probabilities.values()), axis=0)
@@ -110,9 +135,12 @@ def evaluate_model(
         "inference_rows_per_s": _throughput(
             predictor, data.x, settings.batch_size, settings.throughput_repeats
         ),
-        "test": summarise(runs, tasks, model.types),
-        "ensemble": _task_scores(data.y.numpy(), ensemble, model, settings),
+        "test": summarise(runs, tasks, types),
+        "ensemble": _task_scores(
+            with_entire_space(model, data.y.numpy(), entire_space_labels), ensemble, model, settings
+        ),
         "runs": runs,
+        "spaces": dict(model.spaces),
     }
     best = model.run_index("best")
     if model.is_network and levels_of(network := model.network(best)):
@@ -120,7 +148,7 @@ def evaluate_model(
             "seed": model.runs[best].seed,
             **gate_usage(network, data.x, settings.unused_expert_threshold, settings.batch_size),
         }
-    binary = [t for t, kind in zip(tasks, model.types, strict=True) if kind == "binary"]
+    binary = [t for t, kind in zip(tasks, types, strict=True) if kind == "binary"]
     roc_mean, pr_mean = np.mean(roc, axis=0), np.mean(pr, axis=0)
     roc_frame = pd.DataFrame(
         {"fpr": grid} | {f"tpr_{t}": roc_mean[j] for j, t in enumerate(binary)}

@@ -15,6 +15,7 @@ from census_mtl.features import (
     encode,
     feature_columns,
     fit_encoder,
+    keep_label_fraction,
     layout_of,
     make_labels,
 )
@@ -57,15 +58,33 @@ def build_model_input(table: pd.DataFrame, preprocessor: dict, params: dict) -> 
     ).reset_index(drop=True)
 
 
+def build_train_input(table: pd.DataFrame, preprocessor: dict, params: dict) -> pd.DataFrame:
+    """``build_model_input`` of the training table, each task of ``label_fraction`` keeping its
+    label on that seeded share of the rows (validation and test keep every label)."""
+    settings = validate(Preprocess, params, "preprocess")
+    frame = build_model_input(table, preprocessor, params)
+    labels = [c for c in frame.columns if c.startswith(LABEL_PREFIX)]
+    kept = keep_label_fraction(frame[labels], settings.label_fraction, settings.label_seed)
+    return frame.assign(**kept)
+
+
 def data_report(
     train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, layout: dict
 ) -> dict:
-    """Row counts, positive rate per task and split, and feature counts."""
+    """Row counts, each task's labelled rows and positive rate (over its labelled rows) per
+    split, and feature counts."""
     splits = {"train": train, "validation": validation, "test": test}
     tasks = [c.removeprefix(LABEL_PREFIX) for c in train.columns if c.startswith(LABEL_PREFIX)]
     cardinalities = layout["categorical"].values()
     return {
         "rows": {name: len(frame) for name, frame in splits.items()},
+        "labelled_rows": {
+            task: {
+                name: int(frame[f"{LABEL_PREFIX}{task}"].notna().sum())
+                for name, frame in splits.items()
+            }
+            for task in tasks
+        },
         "positive_rate": {
             task: {
                 name: round(float(frame[f"{LABEL_PREFIX}{task}"].mean()), 5)

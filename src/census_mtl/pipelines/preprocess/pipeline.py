@@ -4,6 +4,7 @@ from kedro.pipeline import Node, Pipeline
 
 from census_mtl.pipelines.preprocess.nodes import (
     build_model_input,
+    build_train_input,
     data_report,
     feature_layout,
     fit_preprocessor,
@@ -29,15 +30,15 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(feature_layout, "preprocessor", "feature_layout", name="feature_layout"),
             *(
                 Node(
-                    build_model_input,
+                    build,
                     [table, "preprocessor", "params:preprocess"],
                     f"model_input_{split}",
                     name=f"build_model_input_{split}",
                 )
-                for split, table in [
-                    ("train", "census_train"),
-                    ("validation", "validation_table"),
-                    ("test", "test_table"),
+                for split, table, build in [
+                    ("train", "census_train", build_train_input),
+                    ("validation", "validation_table", build_model_input),
+                    ("test", "test_table", build_model_input),
                 ]
             ),
             Node(

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from census_mtl.config import GBDTParams, ModelParams, Training, training_settings
-from census_mtl.config.project import task_types
+from census_mtl.config.project import task_spaces, task_types
 from census_mtl.features import FeatureEncoder
 from census_mtl.metrics import score_name
 from census_mtl.models import ModelArtifact, TrainedRun, build_model
@@ -50,7 +50,7 @@ def train_trees(
     if saved is not None:
         run = TrainedRun(**saved["facts"], boosters=saved["boosters"])
         return run, pd.DataFrame(saved["history"]).assign(seed=seed)
-    tasks, layout, train, validation, types = data
+    tasks, layout, train, validation, types, _ = data
     started = time.perf_counter()
     boosters, best, rows = fit_gbdt(params, settings, seed, tasks, layout, train, validation, types)
     history = pd.DataFrame(rows)
@@ -78,9 +78,9 @@ def train_seed(
     """Train one instance: its run record (best epoch's weights) and its history."""
     if isinstance(params, GBDTParams):
         return train_trees(params, settings, seed, data, checkpoints, key)
-    tasks, layout, train, validation, types = data
+    tasks, layout, train, validation, types, spaces = data
     torch.manual_seed(seed)
-    network = build_model(params.name, layout, tasks, params, types)
+    network = build_model(params.name, layout, tasks, params, types, spaces)
     result = fit(network, train, validation, settings, seed, checkpoints, key)
     history = pd.DataFrame(result.history).assign(seed=seed)
     best = history.loc[history["epoch"] == result.best_epoch].iloc[0]
@@ -121,8 +121,8 @@ def train_model(
     """
     data = training_inputs(model_input_train, model_input_validation, feature_layout)
     tasks, layout = data[0], data[1]
-    types = task_types(task_settings, tasks)
-    data = (*data, types)
+    types, spaces = task_types(task_settings, tasks), task_spaces(task_settings, tasks)
+    data = (*data, types, spaces)
     encoder = FeatureEncoder.from_dict(preprocessor)
     check_encoder(encoder, layout)  # before hours of training, not after
     params = model_params(model.get("name", ""), model)
@@ -134,7 +134,9 @@ def train_model(
         run, history = train_seed(params, settings, seed, data, checkpoints, key)
         runs.append(run)
         histories.append(history)
-    artifact = ModelArtifact(params, tuple(tasks), encoder, layout, tuple(runs), tuple(types))
+    artifact = ModelArtifact(
+        params, tuple(tasks), encoder, layout, tuple(runs), tuple(types), spaces
+    )
     return artifact, pd.concat(histories), training_summary(artifact, pd.concat(histories))
 
 

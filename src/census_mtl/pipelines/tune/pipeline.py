@@ -4,7 +4,7 @@ from kedro.pipeline import Node, Pipeline
 
 from census_mtl.pipelines.tune.nodes import tune_model
 
-TUNABLE = ("ple", "cgc", "mmoe", "share_bottom", "gbdt")
+TUNABLE = ("ple", "cgc", "mmoe", "share_bottom", "esmm", "aitm", "gbdt")
 
 
 def create_pipeline(namespace: str) -> Pipeline:
