@@ -40,14 +40,15 @@ def _log1mexp(log_p: torch.Tensor) -> torch.Tensor:
 
 
 def product_logits(
-    logits: Mapping[str, torch.Tensor], tasks: Sequence[str], funnel: Mapping[str, str]
+    logits: Mapping[str, torch.Tensor], funnel: Mapping[str, str]
 ) -> dict[str, torch.Tensor]:
-    """The logit of each task's entire-space probability, the product of the in-space ones
-    along its funnel (ESMM's pCTCVR = pCTR * pCVR), computed in log space."""
-    result = {}
-    for task in tasks:
+    """``logits`` with each funnel step's replaced by the logit of its entire-space probability,
+    the product of the in-space ones along its funnel (ESMM's pCTCVR = pCTR * pCVR), computed in
+    log space; other tasks' logits as they are."""
+    result = dict(logits)
+    for task in funnel:
         log_p = sum(F.logsigmoid(logits[step]) for step in steps(task, funnel))
-        result[task] = log_p - _log1mexp(log_p) if task in funnel else logits[task]
+        result[task] = log_p - _log1mexp(log_p)
     return result
 
 
@@ -95,7 +96,7 @@ class MultiTaskLoss:
         if self.entire_space is not None:
             labels = entire_space_labels(labels, self.tasks, self.funnel)
             if self.entire_space == "product":
-                logits = product_logits(logits, self.tasks, self.funnel)
+                logits = product_logits(logits, self.funnel)
         weight = sample_weight if self.use_sample_weight else None
         per_task = {
             t: self._task_loss(i, logits[t], labels, weight) for i, t in enumerate(self.tasks)
