@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+from kedro.config import OmegaConfigLoader
 from kedro.framework.cli.utils import _split_params
 
 from census_mtl.cli import load_parameters
@@ -60,11 +61,30 @@ def test_bad_parameter_is_named_with_its_path(overrides, message):
 
 
 @pytest.mark.parametrize(
-    "env", ["local", "sample", "tuned", "paddlerec", "mmoe_paper", "education"]
+    "env", ["local", "sample", "tuned", "paddlerec", "mmoe_paper", "education", "funnel", "scarce"]
 )
 def test_every_environment_is_valid(env):
     params = validate_params(params_for("", env))
     assert params.ple.model.name == "ple" and params.preprocess.tasks
+
+
+def test_each_scarce_fraction_writes_its_report_into_its_own_folder():
+    fraction = _split_params(None, None, "preprocess.label_fraction.income=0.03")
+    loader = OmegaConfigLoader(
+        str(PROJECT / "conf"),
+        base_env="base",
+        default_run_env="scarce",
+        env="scarce",
+        runtime_params=fraction,
+        merge_strategy={"parameters": "soft"},
+    )
+    folder = "data/scarce/08_reporting/income_0.03"
+    catalog = loader["catalog"]
+    for name in ["compare_table", "paired_comparisons", "data_report", "compare_report_md"]:
+        assert catalog[name]["filepath"].startswith(f"{folder}/"), name
+    params = validate_params(loader["parameters"])
+    assert params.preprocess.label_fraction == {"income": 0.03}
+    assert params.compare.report_dir == folder
 
 
 def test_a_model_training_override_merges_deeply():

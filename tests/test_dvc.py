@@ -71,15 +71,26 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
     shutil.copytree(PROJECT / ".dvc" / "plots", project_copy / ".dvc" / "plots")
     # The synthetic files stand in for UCI's: record them as the fetch stage's output.
     _run(["dvc", "commit", "-f", "fetch"], project_copy)
-    first = _run(["dvc", "repro"], project_copy)
+    # Every stage but the scarce-label study's (four more whole runs): its commands are checked
+    # dry, and its report pipeline runs in tests/test_sample_project.py.
+    targets = ["compare", "relatedness", "funnel"]
+    first = _run(["dvc", "repro", *targets], project_copy)
     for stage in ["ingest", "preprocess", "train@ple", "evaluate@single_task", "compare",
-                  "relatedness"]:  # fmt: skip
+                  "relatedness", "funnel"]:  # fmt: skip
         assert f"Running stage '{stage}'" in first
     assert (project_copy / "data" / "08_reporting" / "compare_report.html").exists()
     assert (project_copy / "data" / "08_reporting" / "relatedness" / "report.md").exists()
-    second = _run(["dvc", "repro"], project_copy)
+    second = _run(["dvc", "repro", *targets], project_copy)
     assert "Running stage" not in second
     assert "Data and pipelines are up to date." in second
+    scarce = _run(["dvc", "repro", "--dry", "scarce_report"], project_copy)
+    for fraction in ["0.01", "0.03", "0.1", "0.3"]:
+        assert (
+            f"> kedro run --env scarce --params preprocess.label_fraction.income={fraction}\n"
+            in scarce
+        )
+    assert "> kedro run --env scarce --pipelines scarce" in scarce
+    assert "Running stage 'compare'" not in scarce  # the full-label point is the default run
     metrics = _run(["dvc", "metrics", "show"], project_copy)
     for path in ["data_report.json", "metrics/ple.json", "training/mmoe.json"]:
         assert f"data/08_reporting/{path}" in metrics

@@ -92,6 +92,33 @@ def _rows(frame: pd.DataFrame) -> list[str]:
     return [", ".join(map(str, row)) for row in frame.astype(str).itertuples(index=False)]
 
 
+def test_scarce_study_gathers_each_fraction_and_the_full_label_run(sample_project, tmp_path):
+    """`kedro run --env scarce --pipelines scarce` on two copies of the sample run's report:
+    one as the default (every label) comparison, one as a 10 % fraction."""
+    project = copy_project(tmp_path)
+    files = ["compare_table.csv", "paired_comparisons.csv", "data_report.json"]
+    fraction = project / "data" / "scarce" / "08_reporting" / "income_0.1"
+    for folder in [project / "data" / "08_reporting", fraction]:
+        folder.mkdir(parents=True)
+        for name in files:
+            shutil.copy(_reporting(sample_project) / name, folder / name)
+    report = json.loads((fraction / "data_report.json").read_text())
+    report["labelled_rows"]["income"]["train"] = report["rows"]["train"] // 10
+    (fraction / "data_report.json").write_text(json.dumps(report))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        run_kedro(project, monkeypatch, ["scarce"], env="scarce")
+    study = project / "data" / "scarce" / "08_reporting"
+    summary = pd.read_csv(study / "summary.csv")
+    assert summary["fraction"].unique().tolist() == [0.1, 1.0]
+    assert set(summary["model"]) == set(MODELS)
+    page = (study / "report.md").read_text()
+    assert "- **10%** (400 labels): against single_task, significant gains:" in page
+    assert "- **100%** (4,000 labels): against single_task" in page
+    assert (study / "test_auc.png").stat().st_size > 10_000
+    metrics = json.loads((study / "metrics.json").read_text())
+    assert set(metrics["auc_income"]) == {"0.10", "1.00"}
+
+
 def test_cli_scores_a_file_reporting_bad_rows(sample_project, tmp_path, monkeypatch):
     """Only a model file and the input: run from an empty folder, with no project beside it."""
     raw = sample_project / "data" / "sample" / "01_raw" / "census-income.test.gz"

@@ -1,5 +1,5 @@
 """Project pipelines: ingest, preprocess, train_<model>, <model>, __default__, predict,
-tune_<model> and relatedness."""
+tune_<model>, relatedness and scarce."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from census_mtl.pipelines import (
     predict,
     preprocess,
     relatedness,
+    scarce,
     train,
     tune,
 )
@@ -38,6 +39,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     pipelines["predict"] = predict.create_pipeline()  # not part of __default__ either
     pipelines["relatedness"] = relatedness.create_pipeline()  # synthetic: its own DVC stage
+    pipelines["scarce"] = scarce.create_pipeline()  # --env scarce, after one run per fraction
     for model in TUNABLE:  # not part of __default__
         pipelines[f"tune_{model}"] = tune.create_pipeline(model)
     return pipelines
