@@ -208,6 +208,19 @@ def test_predict_pipeline_scores_the_catalog_input(sample_project, monkeypatch):
     assert len(predictions) == 2000 and predictions["line"].is_unique
 
 
+def test_onnx_export_without_the_extra_says_what_to_install(sample_project, monkeypatch, capsys):
+    import census_mtl.inference.export as export
+
+    monkeypatch.setattr(export, "find_spec", lambda name: None if name == "onnxscript" else 1)
+    models = str(sample_project / "data" / "sample" / "06_models")
+    argv = ["export", "--model", "ple", "--models-dir", models, "--out", "ple.onnx"]
+    assert inference_cli(argv) == 1
+    assert capsys.readouterr().err == (
+        "error: export: ONNX export needs onnxscript: pip install -e '.[export]' "
+        "(make install-dev installs it too)\n"
+    )
+
+
 def test_onnx_export_matches_the_trained_model(sample_project, tmp_path, recwarn):
     for name in ["ple", "single_task"]:
         model = load_artifact(sample_project / "data" / "sample" / "06_models" / name / "model.pt")

@@ -4,11 +4,13 @@ LightGBM's own text model files (one per task)."""
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import torch
 
 from census_mtl.atomic import atomic_path
+from census_mtl.errors import ProjectError
 from census_mtl.inference.scoring import output_names
 from census_mtl.models import ModelArtifact
 from census_mtl.models.prediction import outputs_of
@@ -28,8 +30,17 @@ class _Outputs(torch.nn.Module):
         return tuple(outputs.unbind(1))
 
 
+EXTRA = ("onnx", "onnxscript")  # what torch.onnx.export needs: the project's `export` extra
+
+
 def export_onnx(model: ModelArtifact, path: Path, run: int = 0) -> Path:
     """Write run ``run`` of the model as an ONNX graph with a dynamic batch size."""
+    missing = [name for name in EXTRA if find_spec(name) is None]
+    if missing:
+        raise ProjectError(
+            f"ONNX export needs {', '.join(missing)}: pip install -e '.[export]' (make install-dev "
+            "installs it too)"
+        )
     network = model.network(run)
     example = torch.zeros(2, model.layout.n_columns)
     with atomic_path(path) as part:
