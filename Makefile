@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DVC_NO_ANALYTICS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev fetch run sample test lint viz notebook clean-sample bench
+.PHONY: install install-dev fetch run sample test lint docs viz notebook clean-sample bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
+docs: install-dev  ## the docs site into site/ (offline; any warning fails the build)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 # kedro-viz asks PyPI for a newer version at every start and has no switch for it: a dead proxy
 # for everything but this machine keeps the check from leaving it.
 NO_UPDATE_CHECK := HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost
@@ -68,6 +71,6 @@ $(BENCH)/.installed: pyproject.toml
 		"paddlepaddle==3.3.1"
 	touch $@
 
-bench: $(BENCH)/.installed fetch  ## docs/benchmarks.md explains the figures
+bench: $(BENCH)/.installed fetch  ## docs/benchmarks.md (Speed and benchmarks) explains the figures
 	$(BIN)/kedro run --pipelines ingest,preprocess
 	$(BENCH)/bin/python benchmarks/train_speed.py --epochs 2 --out docs/benchmarks.json $(BENCH_ARGS)

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Screenshots of the comparison report and of kedro-viz, as a user sees them, for the README.
+# Screenshots of the comparison report and of kedro-viz, as a user sees them, for the docs.
+# With the base environment it records what they were taken from (docs/images/sources.json):
+# a test fails when the committed report or pipelines have changed since.
 # Needs Debian's chromium (`apt-get install chromium`) and a finished `kedro run`.
 # Usage: bash docs/screenshots.sh [env]   (env: base by default, or sample)
 set -euo pipefail
@@ -25,4 +27,5 @@ trap 'kill -TERM -- -$viz 2>/dev/null || true' EXIT
 for _ in $(seq 90); do curl -sf "http://127.0.0.1:$port/api/main" > /dev/null && break; sleep 1; done
 shot "http://127.0.0.1:$port/" "$out/kedro_viz.png" 1600 1000
 shot "http://127.0.0.1:$port/?pid=ple&expandAllPipelines=false" "$out/kedro_viz_ple.png" 1600 1000
+[ "$env_name" = base ] && .venv/bin/python -m census_mtl.reporting.summary screenshots
 ls -l "$out"

@@ -13,7 +13,7 @@ from kedro.framework.cli.utils import _split_params
 
 from census_mtl.cli import load_parameters
 from census_mtl.config import ConfigError, Training, merge_settings, validate_params
-from census_mtl.config.docs import settings_table
+from census_mtl.config.docs import settings_page
 from tests.conftest import PROJECT
 
 # The table: `kedro run --env sample --params ...` and the message naming the key.
@@ -133,6 +133,6 @@ def test_check_config_command():
     assert "Traceback" not in bad.stderr
 
 
-def test_settings_table_in_the_readme_is_generated_from_the_declarations():
-    readme = (PROJECT / "README.md").read_text()
-    assert settings_table() in readme, "run `python -m census_mtl.config.docs` and paste it"
+def test_settings_page_is_generated_from_the_declarations():
+    page = (PROJECT / "docs" / "settings.md").read_text()
+    assert page == settings_page(), "run `python -m census_mtl.config.docs docs/settings.md`"

@@ -121,7 +121,7 @@ def _try_a_parameter_with_dvc_exp(project: Path) -> None:
     params = experiments[0]["data"]["params"]["conf/base/parameters_compare.yml"]["data"]
     metrics = experiments[0]["data"]["metrics"]["data/08_reporting/metrics/ple.json"]["data"]
     assert params["compare"]["alpha"] == 0.01 and 0.5 < metrics["test"]["income"]["auc"] <= 1
-    # The README's narrow views: test AUC per model and task, and the experiment against HEAD.
+    # The docs' narrow views (docs/dvc.md): test AUC per model and task, and the experiment against HEAD.
     assert "compare.alpha" in _run(["dvc", "exp", "show", "--md", "--only-changed"], project)
     name = _run(["dvc", "exp", "ls", "--name-only"], project).split()[-1]
     for view in (

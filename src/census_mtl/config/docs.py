@@ -1,17 +1,20 @@
-"""The settings reference, generated from the declarations (the README's table).
+"""The settings reference page of the docs site, generated from the declarations.
 
-``python -m census_mtl.config.docs`` prints it; a test checks that the README holds it as is.
+``python -m census_mtl.config.docs docs/settings.md`` writes it; a test checks the committed page.
 """
 
 from __future__ import annotations
 
+import sys
 import types
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types as at
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from census_mtl.atomic import atomic_path
 from census_mtl.config.network import MODELS
 from census_mtl.config.project import Params
 from census_mtl.config.training import Training
@@ -117,5 +120,32 @@ def settings_table() -> str:
     return head + "\n" + "\n".join(dict.fromkeys(rows))
 
 
+INTRO = """\
+Every setting is declared once, with its type, default, range and meaning, as a pydantic model
+in `src/census_mtl/config/` (`project.py`, `training.py`, `network.py`, `tuning.py`). Before any
+work, a hook checks all parameters of the run (base, environment and `--params`): unknown keys
+are errors at every depth, and a bad value ends the run within seconds with one message that
+names each bad key by its full path, its value and what is allowed, e.g.
+
+```
+$ kedro run --env sample --pipelines train_ple --params ple.trainig.max_epochs=1
+Error: Invalid parameters (1 problem(s)):
+  ple.trainig: unknown key (did you mean 'training'?); allowed: model, training
+```
+
+`python -m census_mtl check-config [--env ENV] [--params k=v,...]` (or `kedro check-config`)
+checks without running. The table below is generated from the declarations
+(`python -m census_mtl.config.docs docs/settings.md`; a test keeps it in sync).
+`<model>.training` takes the keys of `training_defaults`; `<name>` is any name you choose (a
+task, a search space's model).
+"""
+
+
+def settings_page() -> str:
+    """The whole page: how settings are checked, then the table."""
+    return f"# Settings\n\n{INTRO}\n{settings_table()}\n"
+
+
 if __name__ == "__main__":
-    print(settings_table())
+    with atomic_path(Path(sys.argv[1])) as target:
+        target.write_text(settings_page())
