@@ -45,8 +45,9 @@ def sparse_product(codes, table, grad):
     """CSR one-hot matrices: rows of the batch forward, rows of the table (sorted) backward."""
     rows, fields = codes.shape
     ones = torch.ones(rows * fields, dtype=table.dtype)
-    by_row = torch.sparse_csr_tensor(torch.arange(0, rows * fields + 1, fields), codes.flatten(),
-                                     ones, (rows, table.shape[0]))  # fmt: skip
+    by_row = torch.sparse_csr_tensor(
+        torch.arange(0, rows * fields + 1, fields), codes.flatten(), ones, (rows, table.shape[0])
+    )
     flat = codes.flatten()
     order = torch.argsort(flat, stable=True)
     starts = torch.zeros(table.shape[0] + 1, dtype=torch.long)
@@ -113,8 +114,10 @@ def main() -> None:
     codes = torch.stack([torch.randint(0, size, (args.batch,)) for size in sizes], 1) + offsets
     table, grad = torch.randn(sum(sizes), args.width), torch.randn(args.batch, args.width)
     reference = WAYS["embedding_bag"][0](codes, table, grad)
-    print(f"batch {args.batch}, {len(sizes)} fields, table {sum(sizes)} x {args.width}, "
-          f"{torch.get_num_threads()} threads")  # fmt: skip
+    print(
+        f"batch {args.batch}, {len(sizes)} fields, table {sum(sizes)} x {args.width}, "
+        f"{torch.get_num_threads()} threads"
+    )
     for name, (way, compile_too) in WAYS.items():
         for compiled in (False, True) if compile_too else (False,):
             run = torch.compile(way, fullgraph=True) if compiled else way

@@ -63,14 +63,25 @@ class DeepCTR:
         common = {"task_types": ["binary"] * 2, "task_names": TASKS, "device": device, "seed": seed}
         towers = {"tower_dnn_hidden_units": (TOWER,)}
         if model == "ple":
-            network = DeepPLE(columns, shared_expert_num=PLE["shared"],
-                              specific_expert_num=PLE["experts"], num_levels=1,
-                              expert_dnn_hidden_units=(PLE["width"],), gate_dnn_hidden_units=(),
-                              **towers, **common)  # fmt: skip
+            network = DeepPLE(
+                columns,
+                shared_expert_num=PLE["shared"],
+                specific_expert_num=PLE["experts"],
+                num_levels=1,
+                expert_dnn_hidden_units=(PLE["width"],),
+                gate_dnn_hidden_units=(),
+                **towers,
+                **common,
+            )
         elif model == "mmoe":
-            network = DeepMMOE(columns, num_experts=MMOE["experts"],
-                               expert_dnn_hidden_units=(MMOE["width"],), gate_dnn_hidden_units=(),
-                               **towers, **common)  # fmt: skip
+            network = DeepMMOE(
+                columns,
+                num_experts=MMOE["experts"],
+                expert_dnn_hidden_units=(MMOE["width"],),
+                gate_dnn_hidden_units=(),
+                **towers,
+                **common,
+            )
         else:
             network = SharedBottom(columns, bottom_dnn_hidden_units=(BOTTOM,), **towers, **common)
         optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
@@ -86,8 +97,9 @@ class DeepCTR:
         }
 
     def epoch(self) -> None:
-        self.network.fit(self.train_x, self.train_y, batch_size=self.batch, epochs=1,
-                         verbose=0, shuffle=True)  # fmt: skip
+        self.network.fit(
+            self.train_x, self.train_y, batch_size=self.batch, epochs=1, verbose=0, shuffle=True
+        )
 
     def probabilities(self, data: Data) -> np.ndarray:
         return self.network.predict(self.inputs(data), batch_size=8192)
@@ -149,9 +161,15 @@ def rechub(model: str, train: Data, batch: int, device: str, seed: int) -> Torch
     features, types = [DenseFeature("x", embed_dim=train.x.shape[1])], ["classification"] * 2
     towers = [{"dims": [TOWER]}] * 2
     if model == "ple":
-        network = HubPLE(features, types, n_level=1, n_expert_specific=PLE["experts"],
-                         n_expert_shared=PLE["shared"], expert_params={"dims": [PLE["width"]]},
-                         tower_params_list=towers)  # fmt: skip
+        network = HubPLE(
+            features,
+            types,
+            n_level=1,
+            n_expert_specific=PLE["experts"],
+            n_expert_shared=PLE["shared"],
+            expert_params={"dims": [PLE["width"]]},
+            tower_params_list=towers,
+        )
     elif model == "mmoe":
         network = HubMMOE(features, types, MMOE["experts"], {"dims": [MMOE["width"]]}, towers)
     else:
@@ -229,8 +247,10 @@ class PaddleLoop:
     def probabilities(self, data: Data) -> np.ndarray:
         self.network.eval()
         with self.paddle.no_grad():
-            parts = [self.network(self.paddle.to_tensor(data.x[i : i + 8192]))
-                     for i in range(0, len(data.x), 8192)]  # fmt: skip
+            parts = [
+                self.network(self.paddle.to_tensor(data.x[i : i + 8192]))
+                for i in range(0, len(data.x), 8192)
+            ]
         return np.concatenate([np.stack([p[:, 1].numpy() for p in out], 1) for out in parts])
 
 
@@ -240,8 +260,10 @@ def _paddle_network(model: str, width: int):
     functional = nn.functional
 
     def linear(inputs: int, outputs: int) -> nn.Linear:
-        init = {"weight_attr": nn.initializer.XavierUniform(),
-                "bias_attr": nn.initializer.Constant(0.1)}  # fmt: skip
+        init = {
+            "weight_attr": nn.initializer.XavierUniform(),
+            "bias_attr": nn.initializer.Constant(0.1),
+        }
         return nn.Linear(inputs, outputs, **init)
 
     class CensusNet(nn.Layer):

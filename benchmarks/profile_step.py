@@ -71,7 +71,7 @@ def timed(run, rows: torch.Tensor) -> float:
 
 def epoch_function(
     args: argparse.Namespace, train: TensorData, layout: FeatureLayout, compiled: bool
-):  # fmt: skip
+):
     """``run(order)``: one pass over the rows of ``order`` in batches of ``args.batch``."""
     net, settings = network_and_settings(args.model, args.network, layout)
     loss = MultiTaskLoss(TASKS, settings.loss, ["binary", "binary"])
@@ -85,10 +85,12 @@ def epoch_function(
 
 def alternate(
     args: argparse.Namespace, train: TensorData, layout: FeatureLayout, order: torch.Tensor
-) -> None:  # fmt: skip
+) -> None:
     """Eager and compiled steps in turn, ``args.alternate`` rounds of ``args.steps`` steps."""
-    runs = {mode: epoch_function(args, train, layout, mode == "compiled")
-            for mode in ("eager", "compiled")}  # fmt: skip
+    runs = {
+        mode: epoch_function(args, train, layout, mode == "compiled")
+        for mode in ("eager", "compiled")
+    }
     times = {mode: [] for mode in runs}
     for run in runs.values():
         run(order[: 3 * args.batch])  # warm-up and compile
@@ -98,11 +100,15 @@ def alternate(
             times[mode].append(timed(run, order[: steps * args.batch]) / steps * 1e3)
     for mode, values in times.items():
         rounds = " ".join(f"{v:.2f}" for v in values)
-        print(f"{args.model} ({args.network}) batch {args.batch}, {mode}: ms/step {rounds}; "
-              f"median {statistics.median(values):.2f}")  # fmt: skip
+        print(
+            f"{args.model} ({args.network}) batch {args.batch}, {mode}: ms/step {rounds}; "
+            f"median {statistics.median(values):.2f}"
+        )
     ratios = [e / c for e, c in zip(times["eager"], times["compiled"], strict=True)]
-    print(f"eager / compiled, round by round: {' '.join(f'{r:.2f}' for r in ratios)}; "
-          f"median {statistics.median(ratios):.2f}")  # fmt: skip
+    print(
+        f"eager / compiled, round by round: {' '.join(f'{r:.2f}' for r in ratios)}; "
+        f"median {statistics.median(ratios):.2f}"
+    )
 
 
 def main() -> None:
@@ -132,10 +138,12 @@ def main() -> None:
     steps = min(args.steps, len(train) // args.batch)  # at most one epoch
     per_step = timed(run, order[: steps * args.batch]) / steps
     mode = "compiled" if args.compile else "eager"
-    print(f"{args.model} ({args.network}) batch {args.batch}, {args.threads} threads, {mode}: "
-          f"{per_step * 1e3:.2f} ms/step, {per_step * len(train) / args.batch:.2f} s/epoch "
-          f"(warm-up {warm_up:.1f} s); peak RSS {before} MB before the steps, "
-          f"{peak_rss_mb()} after")  # fmt: skip
+    print(
+        f"{args.model} ({args.network}) batch {args.batch}, {args.threads} threads, {mode}: "
+        f"{per_step * 1e3:.2f} ms/step, {per_step * len(train) / args.batch:.2f} s/epoch "
+        f"(warm-up {warm_up:.1f} s); peak RSS {before} MB before the steps, "
+        f"{peak_rss_mb()} after"
+    )
     with profile() as profiler:
         run(order[: 20 * args.batch])
     print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))

@@ -41,9 +41,12 @@ def study(model: str, override: dict, seed: int, data_dir: Path) -> dict:
     spec = parameters[model]
     params = model_params(spec["model"]["name"], spec["model"])
     settings = training_settings(
-        parameters["training_defaults"], spec.get("training") or {}, {"seeds": [seed]}, override,
+        parameters["training_defaults"],
+        spec.get("training") or {},
+        {"seeds": [seed]},
+        override,
         tasks=tasks,
-    )  # fmt: skip
+    )
     columns = {t: f"val_{score_name(kind)}_{t}" for t, kind in zip(tasks, types, strict=True)}
     torch.manual_seed(seed)
     network = build_model(params.name, layout, tasks, params, types)

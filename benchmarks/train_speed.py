@@ -51,13 +51,25 @@ IMPLS = {  # name: (what it is, CPU threads)
 OURS = ("census-mtl", "census-mtl compiled")
 NOT_PEERS = (*OURS, "naive PLE")
 OUR_NETWORKS = {  # PaddleRec's census sizes in census-mtl's parameters
-    "ple": ("cgc", {"levels": [{"experts_per_task": 3, "shared_experts": 2,
-                                "expert_hidden_units": [16]}],
-                    "gate_hidden_units": [], "tower_hidden_units": [8]}),
-    "mmoe": ("mmoe", {"num_experts": 8, "expert_hidden_units": [16], "gate_hidden_units": [],
-                      "tower_hidden_units": [8]}),
+    "ple": (
+        "cgc",
+        {
+            "levels": [{"experts_per_task": 3, "shared_experts": 2, "expert_hidden_units": [16]}],
+            "gate_hidden_units": [],
+            "tower_hidden_units": [8],
+        },
+    ),
+    "mmoe": (
+        "mmoe",
+        {
+            "num_experts": 8,
+            "expert_hidden_units": [16],
+            "gate_hidden_units": [],
+            "tower_hidden_units": [8],
+        },
+    ),
     "share_bottom": ("share_bottom", {"bottom_hidden_units": [117], "tower_hidden_units": [8]}),
-}  # fmt: skip
+}
 MARK = "@bench "  # protocol lines on a worker's stdout; libraries print their own lines too
 
 
@@ -86,13 +98,18 @@ def ours(spec: dict, train: Data, epochs: int):
     seed = spec["seed"]
     torch.manual_seed(seed)
     network = build_model(name, layout, TASKS, params)
-    config = Training.model_validate({
-        "device": spec["device"], "num_threads": IMPLS[spec["impl"]][1],
-        "batch_size": spec["batch"], "max_epochs": epochs, "resume": False,
-        "optimizer": {"name": "adam", "learning_rate": 1e-3},
-        "early_stopping": {"metric": "mean_auc", "patience": epochs},
-        "compile": spec["impl"] == "census-mtl compiled",
-    })  # fmt: skip
+    config = Training.model_validate(
+        {
+            "device": spec["device"],
+            "num_threads": IMPLS[spec["impl"]][1],
+            "batch_size": spec["batch"],
+            "max_epochs": epochs,
+            "resume": False,
+            "optimizer": {"name": "adam", "learning_rate": 1e-3},
+            "early_stopping": {"metric": "mean_auc", "patience": epochs},
+            "compile": spec["impl"] == "census-mtl compiled",
+        }
+    )
     validation = type(tensors)(tensors.x[:2048], tensors.y[:2048], tensors.w[:2048])
     last = {}
     turn({})
@@ -148,12 +165,18 @@ def work(spec: dict) -> None:
     started = time.perf_counter()
     probs = probabilities(test)
     seconds = time.perf_counter() - started
-    print(MARK + json.dumps({
-        "inference_rows_per_s": len(test.y) / seconds,
-        "auc": {t: roc_auc_score(test.y[:, i], probs[:, i]) for i, t in enumerate(TASKS)},
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rows": len(train.y),
-    }), flush=True)  # fmt: skip
+    print(
+        MARK
+        + json.dumps(
+            {
+                "inference_rows_per_s": len(test.y) / seconds,
+                "auc": {t: roc_auc_score(test.y[:, i], probs[:, i]) for i, t in enumerate(TASKS)},
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rows": len(train.y),
+            }
+        ),
+        flush=True,
+    )
 
 
 # --- driver side ---------------------------------------------------------------------------
@@ -167,9 +190,13 @@ class Worker:
         threads = str(IMPLS[spec["impl"]][1])
         env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--worker", json.dumps(spec)], env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-        )  # fmt: skip
+            [sys.executable, __file__, "--worker", json.dumps(spec)],
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+        )
         self.seconds: list[float] = []
 
     def read(self) -> dict:
@@ -202,8 +229,18 @@ def compare(model: str, batch: int, seed: int, args: argparse.Namespace) -> list
     """Every implementation of ``model`` at ``batch``, seeded with ``seed``, an epoch each in
     turn."""
     impls = [i for i in args.impls if i != "naive PLE" or model == "ple"]
-    specs = [{"impl": i, "model": model, "batch": batch, "seed": seed, "epochs": args.epochs,
-              "data_dir": str(args.data_dir), "device": args.device} for i in impls]  # fmt: skip
+    specs = [
+        {
+            "impl": i,
+            "model": model,
+            "batch": batch,
+            "seed": seed,
+            "epochs": args.epochs,
+            "data_dir": str(args.data_dir),
+            "device": args.device,
+        }
+        for i in impls
+    ]
     workers = [Worker(s) for s in specs]
     live = [w for w in workers if _ok(w, w.read)]  # they set up side by side
     for _ in range(args.epochs):
@@ -242,8 +279,9 @@ def table(results: list[dict]) -> str:
         "|---|---|" + ("---|" if seeded else "") + "---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        peers = [p["seconds_per_epoch"] for p in results
-                 if same_run(p, r) and p["impl"] not in NOT_PEERS]  # fmt: skip
+        peers = [
+            p["seconds_per_epoch"] for p in results if same_run(p, r) and p["impl"] not in NOT_PEERS
+        ]
         ratio = f"{min(peers) / r['seconds_per_epoch']:.2f}x" if peers else ""
         lines.append(
             f"| {r['model']} | {r['batch']} |"
@@ -275,8 +313,10 @@ def seeds_table(results: list[dict]) -> str:
         aucs = [([r["auc"][t] for r in rows], [r["auc"][t] for r in fastest]) for t in TASKS]
         cells = [f"{statistics.mean(a):.4f} ± {statistics.pstdev(a):.4f}" for a, _ in aucs]
         cells += [_difference(a, b) if fastest is not rows else "" for a, b in aucs]
-        lines.append(f"| {model} | {batch} | {impl} | {len(rows)} "
-                     f"| {median[model, batch, impl]:.2f} | {' | '.join(cells)} |")  # fmt: skip
+        lines.append(
+            f"| {model} | {batch} | {impl} | {len(rows)} "
+            f"| {median[model, batch, impl]:.2f} | {' | '.join(cells)} |"
+        )
     return "\n".join(lines)
 
 
@@ -294,10 +334,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="epochs each; the first is warm-up")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 1024])
     parser.add_argument("--models", nargs="+", default=list(OUR_NETWORKS), choices=OUR_NETWORKS)
-    parser.add_argument("--impls", nargs="+", default=list(IMPLS), choices=list(IMPLS),
-                        help="; ".join(f"{k}: {v[0]}" for k, v in IMPLS.items()))  # fmt: skip
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
-                        help="a run of every implementation per seed, seeded with it")  # fmt: skip
+    parser.add_argument(
+        "--impls",
+        nargs="+",
+        default=list(IMPLS),
+        choices=list(IMPLS),
+        help="; ".join(f"{k}: {v[0]}" for k, v in IMPLS.items()),
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="a run of every implementation per seed, seeded with it",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, help="JSON results, rewritten after every group")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # a worker's configuration

@@ -27,10 +27,19 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 def _round(workers: int, trials: int, folder: Path) -> dict:
     storage = f"sqlite:///{folder}/workers-{workers}.db"
-    params = (f"tuning.storage={storage},tuning.n_trials={trials},"
-              "training_defaults.num_threads=1")  # fmt: skip
-    command = [sys.executable, "-m", "kedro", "run", "--env", "sample", "--pipelines",
-               "tune_ple", "--params", params]  # fmt: skip
+    params = f"tuning.storage={storage},tuning.n_trials={trials},training_defaults.num_threads=1"
+    command = [
+        sys.executable,
+        "-m",
+        "kedro",
+        "run",
+        "--env",
+        "sample",
+        "--pipelines",
+        "tune_ple",
+        "--params",
+        params,
+    ]
     env = os.environ | {"KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
     started = time.perf_counter()
     procs = [
@@ -76,9 +85,11 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['workers']} | {r['finished_trials']} | {r['distinct_configurations']} | "
-              f"{r['wall_seconds']} | {r['trials_per_minute']} | "
-              f"{r['trials_per_minute_first_start_to_last_end']} |")  # fmt: skip
+        print(
+            f"| {r['workers']} | {r['finished_trials']} | {r['distinct_configurations']} | "
+            f"{r['wall_seconds']} | {r['trials_per_minute']} | "
+            f"{r['trials_per_minute_first_start_to_last_end']} |"
+        )
     if args.out:
         args.out.write_text(json.dumps({"cpu_count": os.cpu_count(), "rounds": rows}, indent=2))
 

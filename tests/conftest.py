@@ -47,8 +47,16 @@ def census_test() -> pd.DataFrame:
 def copy_project(target: Path) -> Path:
     """Copy the project (code, configuration, DVC files, notebooks; no data) into ``target``."""
     skip = shutil.ignore_patterns("local", "__pycache__", ".ipynb_checkpoints")
-    items = ["pyproject.toml", "conf", "src", "notebooks", "dvc.yaml", ".dvcignore", ".telemetry",
-             "logs"]  # fmt: skip
+    items = [
+        "pyproject.toml",
+        "conf",
+        "src",
+        "notebooks",
+        "dvc.yaml",
+        ".dvcignore",
+        ".telemetry",
+        "logs",
+    ]
     for item in items:
         source = PROJECT / item
         if source.is_dir():

@@ -18,35 +18,58 @@ from tests.conftest import PROJECT
 
 # The issue's table: `kedro run --env sample --params ...` and the message naming the key.
 BAD = [
-    ("training_defaults.optimizer.learning_rate=fast",
-     "training_defaults.optimizer.learning_rate = 'fast': Input should be a valid number"),
-    ("training_defaults.loss.task_weights.income=heavy",
-     "training_defaults.loss.task_weights.income = 'heavy': Input should be a valid number"),
-    ("training_defaults.early_stopping.patience=abc,training_defaults.max_epochs=15",
-     "training_defaults.early_stopping.patience = 'abc': Input should be a valid integer"),
-    ("training_defaults.loss.task_weights.income=-1",
-     "training_defaults.loss.task_weights.income = -1: Input should be greater than or equal to 0"),
-    ("training_defaults.early_stopping.patience=-1",
-     "training_defaults.early_stopping.patience = -1: Input should be greater than or equal to 1"),
-    ("ple.trainig.max_epochs=1",
-     r"ple.trainig: unknown key \(did you mean 'training'\?\); allowed: model, training"),
+    (
+        "training_defaults.optimizer.learning_rate=fast",
+        "training_defaults.optimizer.learning_rate = 'fast': Input should be a valid number",
+    ),
+    (
+        "training_defaults.loss.task_weights.income=heavy",
+        "training_defaults.loss.task_weights.income = 'heavy': Input should be a valid number",
+    ),
+    (
+        "training_defaults.early_stopping.patience=abc,training_defaults.max_epochs=15",
+        "training_defaults.early_stopping.patience = 'abc': Input should be a valid integer",
+    ),
+    (
+        "training_defaults.loss.task_weights.income=-1",
+        "training_defaults.loss.task_weights.income = -1: "
+        "Input should be greater than or equal to 0",
+    ),
+    (
+        "training_defaults.early_stopping.patience=-1",
+        "training_defaults.early_stopping.patience = -1: "
+        "Input should be greater than or equal to 1",
+    ),
+    (
+        "ple.trainig.max_epochs=1",
+        r"ple.trainig: unknown key \(did you mean 'training'\?\); allowed: model, training",
+    ),
     ("predict.batch_size=0", "predict.batch_size = 0: Input should be greater than or equal to 1"),
     ("tuning.n_trials=abc", "tuning.n_trials = 'abc': Input should be a valid integer"),
     ("tuning.n_trials=-1", "tuning.n_trials = -1: Input should be greater than or equal to 1"),
-    ("training_defaults.early_stopping.metric=foo",
-     "training_defaults.early_stopping.metric = 'foo': use 'mean_auc' or a task: income, marital"),
-    ("ple.training.optimizer.nme=adam",
-     r"ple.training.optimizer.nme: unknown key \(did you mean 'name'\?\)"),
-    ("tuning.trial_training.max_epochs=0",
-     "tuning.trial_training.max_epochs = 0: Input should be greater than or equal to 1"),
-    ("tuning_spaces.ple.model.dropot=0.1",
-     r"tuning_spaces.ple.model.dropot: unknown key \(did you mean 'dropout'\?\)"),
+    (
+        "training_defaults.early_stopping.metric=foo",
+        "training_defaults.early_stopping.metric = 'foo': "
+        "use 'mean_auc' or a task: income, marital",
+    ),
+    (
+        "ple.training.optimizer.nme=adam",
+        r"ple.training.optimizer.nme: unknown key \(did you mean 'name'\?\)",
+    ),
+    (
+        "tuning.trial_training.max_epochs=0",
+        "tuning.trial_training.max_epochs = 0: Input should be greater than or equal to 1",
+    ),
+    (
+        "tuning_spaces.ple.model.dropot=0.1",
+        r"tuning_spaces.ple.model.dropot: unknown key \(did you mean 'dropout'\?\)",
+    ),
     ("training_defaults.device=gpu", "training_defaults.device = 'gpu': String should match"),
     ("evaluation.bootstrap_samples=0", "evaluation.bootstrap_samples = 0: Input should be"),
     ("compare.baseline=singletask", "compare.baseline = 'singletask': Input should be 'ple'"),
     ("preprocess.numeric_bins=1", "preprocess.numeric_bins = 1: use 0"),
     ("trainig_defaults.seeds=[1]", r"trainig_defaults: unknown key \(did you mean 'training_de"),
-]  # fmt: skip
+]
 
 
 def params_for(overrides: str, env: str = "sample") -> dict:
@@ -104,16 +127,27 @@ def test_every_problem_is_listed_at_once():
 def _kedro(*args: str) -> subprocess.CompletedProcess:
     env = os.environ | {"KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "kedro", *args], cwd=PROJECT, env=env,
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "kedro", *args],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.slow
 def test_kedro_run_fails_in_seconds_with_one_message_and_no_traceback():
     started = time.perf_counter()
-    done = _kedro("run", "--env", "sample", "--pipelines", "train_ple",
-                  "--params", "training_defaults.optimizer.learning_rate=fast")  # fmt: skip
+    done = _kedro(
+        "run",
+        "--env",
+        "sample",
+        "--pipelines",
+        "train_ple",
+        "--params",
+        "training_defaults.optimizer.learning_rate=fast",
+    )
     assert time.perf_counter() - started < 30
     assert done.returncode == 2
     assert "Error: Invalid parameters (1 problem(s)):" in done.stderr
@@ -127,8 +161,13 @@ def test_check_config_command():
     command = [sys.executable, "-m", "census_mtl", "check-config", "--env", "sample"]
     ok = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True)
     assert ok.returncode == 0 and "are valid" in ok.stdout
-    bad = subprocess.run([*command, "--params", "ple.trainig.max_epochs=1"], cwd=PROJECT,
-                         env=env, capture_output=True, text=True)  # fmt: skip
+    bad = subprocess.run(
+        [*command, "--params", "ple.trainig.max_epochs=1"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 1 and "ple.trainig: unknown key" in bad.stderr
     assert "Traceback" not in bad.stderr
 

@@ -75,8 +75,15 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
     # dry, and its report pipeline runs in tests/test_sample_project.py.
     targets = ["compare", "relatedness", "funnel"]
     first = _run(["dvc", "repro", *targets], project_copy)
-    for stage in ["ingest", "preprocess", "train@ple", "evaluate@single_task", "compare",
-                  "relatedness", "funnel"]:  # fmt: skip
+    for stage in [
+        "ingest",
+        "preprocess",
+        "train@ple",
+        "evaluate@single_task",
+        "compare",
+        "relatedness",
+        "funnel",
+    ]:
         assert f"Running stage '{stage}'" in first
     assert (project_copy / "data" / "08_reporting" / "compare_report.html").exists()
     assert (project_copy / "data" / "08_reporting" / "relatedness" / "report.md").exists()
@@ -112,8 +119,9 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
 
 def _try_a_parameter_with_dvc_exp(project: Path) -> None:
     """``dvc exp run -S`` on a parameter file DVC tracks, and the result in ``dvc exp show``."""
-    ran = _run(["dvc", "exp", "run", "-S", "conf/base/parameters_compare.yml:compare.alpha=0.01"],
-               project)  # fmt: skip
+    ran = _run(
+        ["dvc", "exp", "run", "-S", "conf/base/parameters_compare.yml:compare.alpha=0.01"], project
+    )
     assert "Running stage 'compare'" in ran and "Running stage 'train@" not in ran
     assert "compare.alpha" in _run(["dvc", "params", "diff"], project)
     shown = json.loads(_run(["dvc", "exp", "show", "--json"], project))
@@ -121,14 +129,24 @@ def _try_a_parameter_with_dvc_exp(project: Path) -> None:
     params = experiments[0]["data"]["params"]["conf/base/parameters_compare.yml"]["data"]
     metrics = experiments[0]["data"]["metrics"]["data/08_reporting/metrics/ple.json"]["data"]
     assert params["compare"]["alpha"] == 0.01 and 0.5 < metrics["test"]["income"]["auc"] <= 1
-    # The docs' narrow views (docs/dvc.md): test AUC per model and task, and the experiment against HEAD.
+    # The docs' narrow views (docs/dvc.md): test AUC per model and task, the experiment vs HEAD.
     assert "compare.alpha" in _run(["dvc", "exp", "show", "--md", "--only-changed"], project)
     name = _run(["dvc", "exp", "ls", "--name-only"], project).split()[-1]
     for view in (
         ["dvc", "metrics", "show", "--md", "data/08_reporting/auc"],
-        ["dvc", "metrics", "diff", "--md", "--all", "--targets", "data/08_reporting/auc", "--",
-         "HEAD", name],
-    ):  # fmt: skip
+        [
+            "dvc",
+            "metrics",
+            "diff",
+            "--md",
+            "--all",
+            "--targets",
+            "data/08_reporting/auc",
+            "--",
+            "HEAD",
+            name,
+        ],
+    ):
         table = _run(view, project)
         assert max(map(len, table.splitlines())) <= 100, table
         assert re.search(r"\| data/08_reporting/auc/ple\.json +\| (0\.\d+|income) ", table), table

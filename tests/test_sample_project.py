@@ -77,9 +77,11 @@ def test_notebook_runs_on_the_sample_environment(sample_project, monkeypatch):
     monkeypatch.chdir(sample_project / "notebooks")
     notebook = nbformat.read(sample_project / "notebooks" / "census_mtl_results.ipynb", 4)
     client = NotebookClient(
-        notebook, timeout=300, kernel_name="python3",
+        notebook,
+        timeout=300,
+        kernel_name="python3",
         resources={"metadata": {"path": str(sample_project / "notebooks")}},
-    )  # fmt: skip
+    )
     client.execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
@@ -191,10 +193,23 @@ def test_cli_help_shows_defaults_and_a_bad_seed_is_a_usage_error(capsys):
 
 def test_predict_pipeline_refuses_a_model_outside_the_model_folder(sample_project, tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--env", "sample", "--pipelines", "predict",
-         "--params", "predict_model=../../../tmp/x"],
-        cwd=sample_project, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "kedro",
+            "run",
+            "--env",
+            "sample",
+            "--pipelines",
+            "predict",
+            "--params",
+            "predict_model=../../../tmp/x",
+        ],
+        cwd=sample_project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr  # refused before any work
     assert "predict_model = '../../../tmp/x': a model name (ple, cgc" in done.stderr
 
@@ -244,8 +259,12 @@ def run_benchmark(script: str, *args: str, cwd: Path | None = None) -> str:
     path = Path(__file__).resolve().parents[1] / "benchmarks" / script
     done = subprocess.run(
         [sys.executable, str(path), *args],
-        cwd=cwd, capture_output=True, text=True, check=True, timeout=300,
-    )  # fmt: skip
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     return done.stdout
 
 
@@ -254,25 +273,48 @@ def test_benchmark_smoke(sample_project):
     are not installed), and summarises test AUC over the seeds."""
     data = sample_project / "data" / "sample" / "05_model_input"
     stdout = run_benchmark(
-        "train_speed.py", "--data-dir", str(data), "--epochs", "1", "--batch-sizes", "256",
-        "--models", "ple", "--impls", "census-mtl", "naive PLE", "--seeds", "1", "2",
-    )  # fmt: skip
+        "train_speed.py",
+        "--data-dir",
+        str(data),
+        "--epochs",
+        "1",
+        "--batch-sizes",
+        "256",
+        "--models",
+        "ple",
+        "--impls",
+        "census-mtl",
+        "naive PLE",
+        "--seeds",
+        "1",
+        "2",
+    )
     rows = [
         line.split("|")[3:5] for line in stdout.splitlines() if line.startswith("| ple | 256 |")
     ]
     assert [[c.strip() for c in r] for r in rows] == [
-        ["1", "census-mtl"], ["1", "naive PLE"], ["2", "census-mtl"], ["2", "naive PLE"],  # runs
-        ["census-mtl", "2"], ["naive PLE", "2"],  # test AUC over the two seeds
-    ]  # fmt: skip
+        ["1", "census-mtl"],
+        ["1", "naive PLE"],
+        ["2", "census-mtl"],
+        ["2", "naive PLE"],  # runs
+        ["census-mtl", "2"],
+        ["naive PLE", "2"],  # test AUC over the two seeds
+    ]
 
 
 def test_schedule_study_smoke(sample_project):
     """The schedule study of docs/closing-the-gap.md runs with an override and reports it."""
     data = sample_project / "data" / "sample" / "05_model_input"
     stdout = run_benchmark(
-        "schedule_study.py", "--model", "share_bottom", "--data-dir", str(data),
-        "--override", OVERRIDE, cwd=sample_project,
-    )  # fmt: skip
+        "schedule_study.py",
+        "--model",
+        "share_bottom",
+        "--data-dir",
+        str(data),
+        "--override",
+        OVERRIDE,
+        cwd=sample_project,
+    )
     result = json.loads(stdout.splitlines()[-1])
     assert result["epochs"] == len(result["curve"]) == 2
     assert result["override"] == json.loads(OVERRIDE)
@@ -282,14 +324,25 @@ def test_schedule_study_smoke(sample_project):
 def profile_args(project: Path) -> list[str]:
     """A few steps of the default single-task network on the sample data."""
     data = project / "data" / "sample" / "05_model_input"
-    return ["--network", "default", "--model", "single_task", "--batch", "64", "--steps", "2",
-            "--data-dir", str(data)]  # fmt: skip
+    return [
+        "--network",
+        "default",
+        "--model",
+        "single_task",
+        "--batch",
+        "64",
+        "--steps",
+        "2",
+        "--data-dir",
+        str(data),
+    ]
 
 
 def test_profile_step_alternates_eager_and_compiled(sample_project):
     """The eager/compiled comparison of docs/benchmarks.md runs on the default network."""
-    lines = run_benchmark("profile_step.py", *profile_args(sample_project), "--alternate", "2",
-                          cwd=sample_project).splitlines()  # fmt: skip
+    lines = run_benchmark(
+        "profile_step.py", *profile_args(sample_project), "--alternate", "2", cwd=sample_project
+    ).splitlines()
     assert [line.split(":")[0] for line in lines[-3:]] == [
         "single_task (default) batch 64, eager",
         "single_task (default) batch 64, compiled",

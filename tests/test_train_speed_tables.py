@@ -21,10 +21,19 @@ def train_speed():
 
 
 def row(impl: str, seed: int, seconds: float, income: float, marital: float) -> dict:
-    return {"model": "ple", "batch": 32, "seed": seed, "impl": impl, "threads": 2,
-            "seconds_per_epoch": seconds, "first_epoch_seconds": seconds,
-            "train_rows_per_s": 1.0, "inference_rows_per_s": 1.0, "peak_rss_mb": 1.0,
-            "auc": {"income": income, "marital": marital}}  # fmt: skip
+    return {
+        "model": "ple",
+        "batch": 32,
+        "seed": seed,
+        "impl": impl,
+        "threads": 2,
+        "seconds_per_epoch": seconds,
+        "first_epoch_seconds": seconds,
+        "train_rows_per_s": 1.0,
+        "inference_rows_per_s": 1.0,
+        "peak_rss_mb": 1.0,
+        "auc": {"income": income, "marital": marital},
+    }
 
 
 RESULTS = [

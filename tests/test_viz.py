@@ -96,9 +96,15 @@ def test_viz_lists_pipelines_nodes_and_layers(project_copy: Path):
     assert "ple" in {n["name"] for n in data["nodes"] if n["type"] == "modularPipeline"}
     layers = data["layers"]  # ordered by data flow; kedro-viz sorts ties by name
     assert set(layers) == {
-        "raw", "intermediate", "primary", "feature", "model_input", "models", "model_output",
+        "raw",
+        "intermediate",
+        "primary",
+        "feature",
+        "model_input",
+        "models",
+        "model_output",
         "reporting",
-    }  # fmt: skip
+    }
     assert layers[:2] == ["raw", "intermediate"] and layers[-1] == "reporting"
     assert layers.index("primary") < layers.index("model_input") < layers.index("models")
     assert not _live_members(server.pid)  # the server's children are gone too

@@ -126,9 +126,12 @@ def fit_encoder(train: pd.DataFrame, columns: list[str], numeric_bins: int = 0) 
     bins: dict[str, list[float]] = {}
     if numeric_bins:
         binner = KBinsDiscretizer(
-            numeric_bins, encode="ordinal", strategy="quantile",
-            quantile_method="averaged_inverted_cdf", subsample=None,
-        )  # fmt: skip
+            numeric_bins,
+            encode="ordinal",
+            strategy="quantile",
+            quantile_method="averaged_inverted_cdf",
+            subsample=None,
+        )
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Bins whose width are too small")
             binner.fit(train[numeric])

@@ -102,8 +102,10 @@ def regression_metrics(
     labels, values = labelled(labels, values)
     squared = (values - labels) ** 2
     rng = np.random.default_rng(seed)
-    means = [squared[rng.integers(0, len(squared), len(squared))].mean()
-             for _ in range(bootstrap_samples)]  # fmt: skip
+    means = [
+        squared[rng.integers(0, len(squared), len(squared))].mean()
+        for _ in range(bootstrap_samples)
+    ]
     low, high = np.percentile(means, [2.5, 97.5])
     return {
         "mse": float(squared.mean()),

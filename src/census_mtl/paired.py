@@ -71,9 +71,13 @@ def paired_mse(labels: np.ndarray, values_a: np.ndarray, values_b: np.ndarray) -
     half = norm.ppf(0.975) * se
     p = 1.0 if se == 0 else float(2 * norm.sf(abs(difference) / se))
     return PairedMSE(
-        float(errors_a.mean()), float(errors_b.mean()), difference, difference - half,
-        difference + half, p,
-    )  # fmt: skip
+        float(errors_a.mean()),
+        float(errors_b.mean()),
+        difference,
+        difference - half,
+        difference + half,
+        p,
+    )
 
 
 def holm(p_values: list[float]) -> list[float]:

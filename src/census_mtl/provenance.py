@@ -31,8 +31,10 @@ def run_info(project: Path, env: str, synthetic: SyntheticData | None) -> dict[s
     """The facts the report's header states about this run."""
     data = UCI_DATA
     if synthetic is not None:
-        data = (f"synthetic census data: {synthetic.train_rows:,} train and "
-                f"{synthetic.test_rows:,} test rows (seed {synthetic.seed})")  # fmt: skip
+        data = (
+            f"synthetic census data: {synthetic.train_rows:,} train and "
+            f"{synthetic.test_rows:,} test rows (seed {synthetic.seed})"
+        )
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit(project),

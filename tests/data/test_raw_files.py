@@ -64,9 +64,13 @@ def _kedro_run(project: Path, *args: str, **env: str) -> subprocess.CompletedPro
     offline = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
     environ = {k: v for k, v in os.environ.items() if k != "CENSUS_DATA_DIR"} | offline | env
     return subprocess.run(
-        [sys.executable, "-m", "kedro", "run", *args], cwd=project, env=environ,
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [sys.executable, "-m", "kedro", "run", *args],
+        cwd=project,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.slow
@@ -81,8 +85,21 @@ def test_fresh_clone_without_a_source_ends_in_one_line(project_copy):
 @pytest.mark.slow
 def test_fresh_clone_fetches_first_then_ingest_catches_a_changed_file(project_copy, tmp_path):
     source = tmp_path / "uci"  # synthetic files under UCI's names stand in for the real ones
-    subprocess.run([sys.executable, "-m", "census_mtl.data", "synth", "--raw-dir", str(source),
-                    "--train-rows", "300", "--test-rows", "200"], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "census_mtl.data",
+            "synth",
+            "--raw-dir",
+            str(source),
+            "--train-rows",
+            "300",
+            "--test-rows",
+            "200",
+        ],
+        check=True,
+    )
     # The fetch runs first and checks UCI's checksums, which synthetic files cannot match.
     done = _kedro_run(project_copy, "--pipelines", "ingest", CENSUS_DATA_DIR=str(source))
     assert done.returncode == 1 and "does not match UCI's census-income" in done.stderr

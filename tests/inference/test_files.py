@@ -101,8 +101,13 @@ def test_json_encoder_encodes_as_scikit_learn_does(census_train, census_test):
     scaled = StandardScaler().fit(census_train[numeric]).transform(census_test[numeric])
     ordinal = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
     codes = ordinal.fit(census_train[categorical]).transform(census_test[categorical]) + 1
-    binner = KBinsDiscretizer(8, encode="ordinal", strategy="quantile",
-                              quantile_method="averaged_inverted_cdf", subsample=None)  # fmt: skip
+    binner = KBinsDiscretizer(
+        8,
+        encode="ordinal",
+        strategy="quantile",
+        quantile_method="averaged_inverted_cdf",
+        subsample=None,
+    )
     bins = binner.fit(census_train[numeric]).transform(census_test[numeric]) + 1
     expected = np.hstack([scaled, codes, bins]).astype(np.float32)
     np.testing.assert_array_equal(ours.to_numpy(), expected)

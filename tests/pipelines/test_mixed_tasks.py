@@ -12,8 +12,10 @@ from census_mtl.pipelines.evaluate.nodes import auc_by_task, evaluate_model
 from tests.pipelines.evaluate.test_nodes import EVALUATION
 from tests.pipelines.train.test_nodes import DEFAULTS, MODEL, train_model
 
-TASKS = {"income": {"column": "income_50k", "positive": ["50000+."]},
-         "age": {"column": "age", "type": "regression"}}  # fmt: skip
+TASKS = {
+    "income": {"column": "income_50k", "positive": ["50000+."]},
+    "age": {"column": "age", "type": "regression"},
+}
 MODELS = {
     "mmoe": MODEL,
     "single_task": {"name": "single_task", "hidden_units": [8], "tower_hidden_units": [4]},
@@ -58,9 +60,13 @@ def test_evaluation_report_and_export(trained, tmp_path):
         assert set(metrics["test"]["age"]) >= {"mse", "mse_ci_low", "r2", "mae", "mean_label"}
         assert "auc" in metrics["test"]["income"] and list(roc.columns) == ["fpr", "tpr_income"]
         assert auc_by_task(metrics) == {"income": metrics["test"]["income"]["auc"]}
-        datasets |= {f"{name}.test_metrics": metrics, f"{name}.training_metrics": summary,
-                     f"{name}.training_history": history, f"{name}.roc_curve": roc,
-                     f"{name}.test_predictions": predictions}  # fmt: skip
+        datasets |= {
+            f"{name}.test_metrics": metrics,
+            f"{name}.training_metrics": summary,
+            f"{name}.training_history": history,
+            f"{name}.roc_curve": roc,
+            f"{name}.test_predictions": predictions,
+        }
     compare = {"report_dir": str(tmp_path), "alpha": 0.05}
     table, paired, markdown, *_ = compare_models(compare, test, {}, **datasets)
     assert set(paired.loc[paired["task"] == "age", "metric"]) == {"mse"}

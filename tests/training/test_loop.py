@@ -149,8 +149,11 @@ def test_schedule_and_weight_average_resume_exactly(tmp_path, monkeypatch):
 def test_cosine_schedule_warms_up_then_decays_to_the_floor():
     model = torch.nn.Linear(2, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
-    spec = validate(Training, {"schedule": {"name": "cosine", "warmup_epochs": 1,
-                                            "min_factor": 0.1}}, "training").schedule  # fmt: skip
+    spec = validate(
+        Training,
+        {"schedule": {"name": "cosine", "warmup_epochs": 1, "min_factor": 0.1}},
+        "training",
+    ).schedule
     scheduler = loop.make_scheduler(optimizer, spec, steps_per_epoch=4, epochs=3)
     rates = []
     for _ in range(12):

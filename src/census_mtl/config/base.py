@@ -83,8 +83,10 @@ def error_lines(exc: ValidationError, data: Any, prefix: str = "") -> list[str]:
         else:
             head = f"{path or '(top level)'} = {error['input']!r}"
             lines.setdefault(head, []).append(error["msg"].removeprefix("Value error, "))
-    return [f"{head}: {' or '.join(dict.fromkeys(msgs))}" if msgs else head
-            for head, msgs in lines.items()]  # fmt: skip
+    return [
+        f"{head}: {' or '.join(dict.fromkeys(msgs))}" if msgs else head
+        for head, msgs in lines.items()
+    ]
 
 
 def config_error(problems: list[str], where: str = "parameters") -> ConfigError:

@@ -45,8 +45,9 @@ def describe(annotation: Any, metadata: list | None = None) -> str:
     if origin is Annotated:
         return describe(args[0], [*metadata, *annotation.__metadata__])
     if origin in (Union, types.UnionType) and all(_is_block(a) for a in args):
-        return "a block with type: " + ", ".join(a.model_fields["type"].annotation.__args__[0]
-                                                 for a in args)  # fmt: skip
+        return "a block with type: " + ", ".join(
+            a.model_fields["type"].annotation.__args__[0] for a in args
+        )
     if origin in (Union, types.UnionType):
         kinds = [describe(a) for a in args if a is not type(None)]
         nullable = " or null" if type(None) in args else ""

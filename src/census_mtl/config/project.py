@@ -178,9 +178,11 @@ class Evaluation(Settings):
     )
     throughput_repeats: int = Field(3, ge=1, description="passes whose median is the throughput")
     unused_expert_threshold: float = Field(
-        0.05, ge=0.0, lt=1.0, description="an allowed expert whose mean gate weight is below "
-        "this is flagged unused",
-    )  # fmt: skip
+        0.05,
+        ge=0.0,
+        lt=1.0,
+        description="an allowed expert whose mean gate weight is below this is flagged unused",
+    )
 
 
 class Compare(Settings):
@@ -195,9 +197,10 @@ class Compare(Settings):
     report_dir: str = Field(description="folder of the report (links are relative to it)")
     links: dict[str, str] = Field({}, description="pages linked from the report when present")
     references: Annotated[dict[str, dict[str, float]], BeforeValidator(_drop_removed)] = Field(
-        {}, description="published test AUC per task, shown as labelled rows (not measured here; "
+        {},
+        description="published test AUC per task, shown as labelled rows (not measured here; "
         "null removes one of base)",
-    )  # fmt: skip
+    )
 
 
 class Predict(Settings):

@@ -119,9 +119,11 @@ class Training(Settings):
     max_epochs: int = Field(30, ge=1, description="epochs at most")
     schedule: Schedule = Field(Schedule())
     ema_decay: float | None = Field(
-        None, gt=0.0, lt=1.0,
+        None,
+        gt=0.0,
+        lt=1.0,
         description="evaluate and keep an exponential moving average of the weights (null = off)",
-    )  # fmt: skip
+    )
     early_stopping: EarlyStopping = Field(EarlyStopping())
     loss: Loss = Field(Loss())
     resume: bool = Field(

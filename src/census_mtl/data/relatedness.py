@@ -54,9 +54,15 @@ def labels_of(projections: np.ndarray, alphas: np.ndarray, betas: np.ndarray) ->
 
 
 def generate_pair(
-    correlation: float, rows: int, dim: int = 100, scale: float = 1.0, terms: int = 10,
-    sine_scale: float = 1.0, noise_std: float = 0.01, seed: int = 0,
-) -> TaskPair:  # fmt: skip
+    correlation: float,
+    rows: int,
+    dim: int = 100,
+    scale: float = 1.0,
+    terms: int = 10,
+    sine_scale: float = 1.0,
+    noise_std: float = 0.01,
+    seed: int = 0,
+) -> TaskPair:
     """``rows`` inputs and their two labels; the same ``seed`` gives the same weights and
     sine terms for every ``rows`` (train, validation and test come from one call)."""
     weights = task_weights(correlation, dim, scale, seed)

@@ -18,14 +18,24 @@ from census_mtl.data.fetch import record_checksum
 from census_mtl.data.schema import CATEGORIES, COLUMNS, LABEL, LABEL_VALUES, RAW_FILE_NAMES
 
 _EDUCATION_RANK = {
-    "Children": 0, "Less than 1st grade": 0, "1st 2nd 3rd or 4th grade": 1,
-    "5th or 6th grade": 1, "7th and 8th grade": 2, "9th grade": 2, "10th grade": 2,
-    "11th grade": 3, "12th grade no diploma": 3, "High school graduate": 4,
-    "Some college but no degree": 5, "Associates degree-occup /vocational": 5,
-    "Associates degree-academic program": 5, "Bachelors degree(BA AB BS)": 7,
-    "Masters degree(MA MS MEng MEd MSW MBA)": 8, "Prof school degree (MD DDS DVM LLB JD)": 9,
+    "Children": 0,
+    "Less than 1st grade": 0,
+    "1st 2nd 3rd or 4th grade": 1,
+    "5th or 6th grade": 1,
+    "7th and 8th grade": 2,
+    "9th grade": 2,
+    "10th grade": 2,
+    "11th grade": 3,
+    "12th grade no diploma": 3,
+    "High school graduate": 4,
+    "Some college but no degree": 5,
+    "Associates degree-occup /vocational": 5,
+    "Associates degree-academic program": 5,
+    "Bachelors degree(BA AB BS)": 7,
+    "Masters degree(MA MS MEng MEd MSW MBA)": 8,
+    "Prof school degree (MD DDS DVM LLB JD)": 9,
     "Doctorate degree(PhD EdD)": 9,
-}  # fmt: skip
+}
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

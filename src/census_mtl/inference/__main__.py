@@ -35,19 +35,26 @@ def _parser() -> argparse.ArgumentParser:
     formatter = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(prog="python -m census_mtl.inference", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    score = commands.add_parser("score", help="score a census-format file (gz or plain)",
-                                formatter_class=formatter)  # fmt: skip
+    score = commands.add_parser(
+        "score", help="score a census-format file (gz or plain)", formatter_class=formatter
+    )
     score.add_argument("input", type=Path, help="42 fields per line, or 41 without the label")
     score.add_argument("--out", type=Path, required=True, help="CSV of line and p_<task>")
     _common(score)
     score.add_argument("--chunksize", type=int, default=100_000, help="lines read at a time")
-    score.add_argument("--batch-size", type=int, default=Predict().batch_size,
-                       help="rows per forward pass")  # fmt: skip
-    score.add_argument("--on-bad-rows", choices=["skip", "fail"], default="skip",
-                       help="skip (and report) bad rows, or fail")  # fmt: skip
+    score.add_argument(
+        "--batch-size", type=int, default=Predict().batch_size, help="rows per forward pass"
+    )
+    score.add_argument(
+        "--on-bad-rows",
+        choices=["skip", "fail"],
+        default="skip",
+        help="skip (and report) bad rows, or fail",
+    )
     score.add_argument("--bad-rows", type=Path, help="CSV of bad rows (default: beside --out)")
-    export = commands.add_parser("export", help="a network to ONNX, the GBDT to LightGBM text",
-                                 formatter_class=formatter)  # fmt: skip
+    export = commands.add_parser(
+        "export", help="a network to ONNX, the GBDT to LightGBM text", formatter_class=formatter
+    )
     _common(export)
     export.add_argument("--out", type=Path, required=True, help="the .onnx file (GBDT: .txt)")
     return parser

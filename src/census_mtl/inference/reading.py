@@ -19,8 +19,13 @@ from census_mtl.data.schema import COLUMNS, LABEL
 
 BAD_ROW_COLUMNS = ["line", "column", "value", "problem"]
 FIELD_COUNTS = (len(COLUMNS), len(COLUMNS) - 1)  # UCI's 42, or 41 without the income label
-CSV_ARGS = {"header": None, "sep": ",", "skipinitialspace": True, "keep_default_na": False,
-            "na_values": [""]}  # fmt: skip
+CSV_ARGS = {
+    "header": None,
+    "sep": ",",
+    "skipinitialspace": True,
+    "keep_default_na": False,
+    "na_values": [""],
+}
 
 
 def _open(path: Path):

@@ -72,8 +72,11 @@ def scatter_kernel() -> ctypes._CFuncPtr | None:
     try:
         function = CppCodeCache.load(KERNEL).scatter_rows
     except Exception as error:  # any build failure means: use embedding_bag
-        logger.warning("No C++ kernel for the category sum's gradient (%s): using "
-                       "embedding_bag's, which is slower.", str(error).splitlines()[0])  # fmt: skip
+        logger.warning(
+            "No C++ kernel for the category sum's gradient (%s): using "
+            "embedding_bag's, which is slower.",
+            str(error).splitlines()[0],
+        )
         return None
     function.restype = None
     function.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * 4

@@ -100,11 +100,21 @@ def paired_table(
                 (test.auc_a, test.auc_b) if metric == "auc" else (test.mse_a, test.mse_b)
             )
             rows.append(
-                {"a": a, "b": b, "task": task, "metric": metric, "score_a": score_a,
-                 "score_b": score_b, "difference": test.difference, "low": test.low,
-                 "high": test.high, "p": test.p, "rows": int((~np.isnan(y)).sum()),
-                 "per_seed": _per_seed(y, seeds_a, seeds_b, metric)}
-            )  # fmt: skip
+                {
+                    "a": a,
+                    "b": b,
+                    "task": task,
+                    "metric": metric,
+                    "score_a": score_a,
+                    "score_b": score_b,
+                    "difference": test.difference,
+                    "low": test.low,
+                    "high": test.high,
+                    "p": test.p,
+                    "rows": int((~np.isnan(y)).sum()),
+                    "per_seed": _per_seed(y, seeds_a, seeds_b, metric),
+                }
+            )
     table = pd.DataFrame(rows)
     table["p_holm"] = holm(table["p"].tolist())
     table["significant"] = table["p_holm"] < settings.alpha

@@ -79,17 +79,29 @@ def gate_heatmaps(gates: Mapping[str, dict]) -> Figure:
         fig = plt.figure(figsize=(5, 1))
         fig.text(0.5, 0.5, "no gated model in this comparison", ha="center")
         return fig
-    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 1.3 + 0.9 * len(panels) * 1.6),
-                             squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(9, 1.3 + 0.9 * len(panels) * 1.6), squeeze=False
+    )
     for ax, (model, level, by_gate) in zip(axes[:, 0], panels, strict=True):
         experts = list(next(iter(by_gate.values()))["mean_weight"])
-        weights = np.array([[g["mean_weight"][e] if g["allowed"][e] else np.nan for e in experts]
-                            for g in by_gate.values()])  # fmt: skip
+        weights = np.array(
+            [
+                [g["mean_weight"][e] if g["allowed"][e] else np.nan for e in experts]
+                for g in by_gate.values()
+            ]
+        )
         ax.imshow(weights, cmap="viridis", vmin=0, vmax=1, aspect="auto")
         for (i, j), w in np.ndenumerate(weights):
             if not np.isnan(w):
-                ax.text(j, i, f"{w:.2f}", ha="center", va="center", fontsize=8,
-                        color="white" if w < 0.5 else "black")  # fmt: skip
+                ax.text(
+                    j,
+                    i,
+                    f"{w:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if w < 0.5 else "black",
+                )
         ax.set_xticks(range(len(experts)), experts, fontsize=8, rotation=30)
         ax.set_yticks(range(len(by_gate)), [f"{g} gate" for g in by_gate], fontsize=8)
         ax.set_title(f"{model}, {level} (seed {gates[model]['seed']})", fontsize=9)

@@ -30,9 +30,11 @@ def mtl_findings(paired: pd.DataFrame, baseline: str, focus: str) -> list[str]:
     significant = rows[rows["significant"]]
     wins = significant.assign(win=significant.apply(better, axis=1).astype(bool))
     seesaw = [m for m, g in wins.groupby("a") if g["win"].any() and not g["win"].all()]
-    lines.append(f"- **Seesaw** (a significant gain on one task and loss on another): "
-                 f"{', '.join(seesaw) or 'no model'}; {focus} "
-                 f"{'shows it' if focus in seesaw else 'does not'}.")  # fmt: skip
+    lines.append(
+        f"- **Seesaw** (a significant gain on one task and loss on another): "
+        f"{', '.join(seesaw) or 'no model'}; {focus} "
+        f"{'shows it' if focus in seesaw else 'does not'}."
+    )
     return lines
 
 

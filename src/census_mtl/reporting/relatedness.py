@@ -39,8 +39,9 @@ def paired_against_single_task(
                     by_model[model][f"p_{task}"].to_numpy(),
                     by_model[BASELINE][f"p_{task}"].to_numpy(),
                 )
-                rows.append({"correlation": correlation, "model": model, "task": task,
-                             **vars(test)})  # fmt: skip
+                rows.append(
+                    {"correlation": correlation, "model": model, "task": task, **vars(test)}
+                )
     table = pd.DataFrame(rows)
     table["p_holm"] = holm(table["p"].tolist())
     table["verdict"] = [_sign(r, alpha) for _, r in table.iterrows()]
@@ -81,8 +82,15 @@ def mse_figure(summary: pd.DataFrame) -> Figure:
     fig, axes = plt.subplots(1, len(TASKS), figsize=(11, 4), squeeze=False)
     for ax, task in zip(axes[0], TASKS, strict=True):
         for model, rows in summary.groupby("model", sort=False):
-            ax.errorbar(rows["correlation"], rows[f"mse_{task}"], yerr=rows[f"mse_{task}_std"],
-                        marker="o", markersize=4, capsize=3, label=model)  # fmt: skip
+            ax.errorbar(
+                rows["correlation"],
+                rows[f"mse_{task}"],
+                yerr=rows[f"mse_{task}_std"],
+                marker="o",
+                markersize=4,
+                capsize=3,
+                label=model,
+            )
         ax.set_title(f"{task}: test MSE (mean ± std over seeds)")
         ax.set(xlabel="task correlation (cosine of the weight vectors)", ylabel="test MSE")
         ax.grid(alpha=0.3)
@@ -101,19 +109,33 @@ def markdown(
     """The benchmark's report: MSE table, findings, the labels' correlation check."""
     correlations = list(dict.fromkeys(summary["correlation"]))
     columns = [f"{c:+.2f} {t}" for c in correlations for t in TASKS]
-    lines = [*header, "", "| model | " + " | ".join(columns) + " |",
-             "|---" * (len(columns) + 1) + "|"]  # fmt: skip
+    lines = [
+        *header,
+        "",
+        "| model | " + " | ".join(columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
     for model, rows in summary.groupby("model", sort=False):
         by_corr = rows.set_index("correlation")
         cells = [_mse_cell(by_corr.loc[c], t) for c in correlations for t in TASKS]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
-    lines += ["", "## Where multi-task learning gained or lost against single-task", "",
-              "Paired on the same test rows (seed-mean predictions; difference of MSE, 95 % "
-              "interval; significant after Holm's correction over every comparison):", "",
-              *findings(paired), "", "## The labels' correlation", "",
-              "| correlation (cosine of the weights) | expected label correlation | measured |",
-              "|---|---|---|"]  # fmt: skip
-    lines += [f"| {r.correlation:+.2f} | {r.expected:.4f} | {r.measured:.4f} |"
-              for r in labels.itertuples()]  # fmt: skip
+    lines += [
+        "",
+        "## Where multi-task learning gained or lost against single-task",
+        "",
+        "Paired on the same test rows (seed-mean predictions; difference of MSE, 95 % "
+        "interval; significant after Holm's correction over every comparison):",
+        "",
+        *findings(paired),
+        "",
+        "## The labels' correlation",
+        "",
+        "| correlation (cosine of the weights) | expected label correlation | measured |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {r.correlation:+.2f} | {r.expected:.4f} | {r.measured:.4f} |"
+        for r in labels.itertuples()
+    ]
     lines += ["", "![Test MSE against task correlation](test_mse.png)", ""]
     return "\n".join(lines)

@@ -72,8 +72,13 @@ def _cells(
     header += ["seesaw"] if "seesaw" in table else []
     rows = []
     for _, r in table.iterrows():
-        cells = [r["model"], f"{r['parameters']:,}", f"{r['train_seconds']:.0f}",
-                 f"{r['seconds_per_epoch']:.2f}", r["best_epochs"]]  # fmt: skip
+        cells = [
+            r["model"],
+            f"{r['parameters']:,}",
+            f"{r['train_seconds']:.0f}",
+            f"{r['seconds_per_epoch']:.2f}",
+            r["best_epochs"],
+        ]
         cells += [_auc(r, t) for t in tasks] + [_gain(r, t) for t in gains]
         cells += ["**seesaw**" if r["seesaw"] else ""] if "seesaw" in table else []
         rows.append(cells)
@@ -89,12 +94,16 @@ def _cells(
 def _paired(paired: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     header = ["comparison", "task", "difference [95 % CI]", "p (Holm)", "per seed", "verdict"]
     rows = [
-        [f"{r['a']} vs {r['b']}", r["task"],
-         f"{r['difference']:+.4f} [{r['low']:+.4f}, {r['high']:+.4f}]", f"{r['p_holm']:.2g}",
-         " ".join(f"{d:+.4f}" for d in r["per_seed"]),
-         r["verdict"].split(": ")[-1]]
+        [
+            f"{r['a']} vs {r['b']}",
+            r["task"],
+            f"{r['difference']:+.4f} [{r['low']:+.4f}, {r['high']:+.4f}]",
+            f"{r['p_holm']:.2g}",
+            " ".join(f"{d:+.4f}" for d in r["per_seed"]),
+            r["verdict"].split(": ")[-1],
+        ]
         for _, r in paired.iterrows()
-    ]  # fmt: skip
+    ]
     return header, rows
 
 
@@ -106,10 +115,13 @@ def _secondary(table: pd.DataFrame, tasks: Sequence[str]) -> tuple[list[str], li
     metrics = [(t, m) for t in tasks for m in SECONDARY[score_of(first, t)]]
     header = ["model", *(f"{t} {NAMES[m]}" for t, m in metrics), "inference rows/s"]
     rows = [
-        [r["model"], *(f"{r[f'{m}_{t}']:.4f}" for t, m in metrics),
-         f"{r['inference_rows_per_s']:,.0f}"]
+        [
+            r["model"],
+            *(f"{r[f'{m}_{t}']:.4f}" for t, m in metrics),
+            f"{r['inference_rows_per_s']:,.0f}",
+        ]
         for _, r in table.iterrows()
-    ]  # fmt: skip
+    ]
     return header, rows
 
 
@@ -151,10 +163,14 @@ def provenance(run_info: Mapping[str, str], seeds: Sequence[int]) -> str:
 
 
 def markdown_report(
-    tables: Mapping[str, pd.DataFrame], tasks: Sequence[str], figures: Mapping[str, str],
-    links: Mapping[str, str], references: Mapping[str, Mapping[str, float]], header: str,
+    tables: Mapping[str, pd.DataFrame],
+    tasks: Sequence[str],
+    figures: Mapping[str, str],
+    links: Mapping[str, str],
+    references: Mapping[str, Mapping[str, float]],
+    header: str,
     sections: Mapping[str, list[str]] | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """Markdown with the tables; ``figures`` maps captions to PNG paths beside the report;
     ``sections`` are titled lists of Markdown lines after the first table."""
     table, paired = tables["models"], tables["paired"]
@@ -171,10 +187,14 @@ def markdown_report(
 
 
 def html_report(
-    tables: Mapping[str, pd.DataFrame], tasks: Sequence[str], figures: Mapping[str, Figure],
-    links: Mapping[str, str], references: Mapping[str, Mapping[str, float]], header: str,
+    tables: Mapping[str, pd.DataFrame],
+    tasks: Sequence[str],
+    figures: Mapping[str, Figure],
+    links: Mapping[str, str],
+    references: Mapping[str, Mapping[str, float]],
+    header: str,
     sections: Mapping[str, list[str]] | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """One HTML page with every table and figure inline; it loads nothing from elsewhere."""
     table, paired = tables["models"], tables["paired"]
     images = "".join(

@@ -69,8 +69,11 @@ def comparison_table(
         return table.reset_index()
     for task in tasks:
         regression = score_of(table, task) == "mse"
-        sources = (("gain", "difference"), ("gain_low", "high" if regression else "low"),
-                   ("gain_high", "low" if regression else "high"))  # fmt: skip
+        sources = (
+            ("gain", "difference"),
+            ("gain_low", "high" if regression else "low"),
+            ("gain_high", "low" if regression else "high"),
+        )
         for column, source in sources:
             itself = 0.0 if column == "gain" else float("nan")  # the baseline against itself
             sign = -1.0 if regression else 1.0  # lower MSE is the gain

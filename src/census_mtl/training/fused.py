@@ -71,9 +71,13 @@ class FusedStep:
     without it the same function runs eagerly, as it does for a short last batch)."""
 
     def __init__(
-        self, model: torch.nn.Module, loss_fn: MultiTaskLoss, spec: Optimizer,
-        ema_decay: float | None, compile_step: bool = True,
-    ) -> None:  # fmt: skip
+        self,
+        model: torch.nn.Module,
+        loss_fn: MultiTaskLoss,
+        spec: Optimizer,
+        ema_decay: float | None,
+        compile_step: bool = True,
+    ) -> None:
         self.model, self.loss_fn, self.spec, self.ema_decay = model, loss_fn, spec, ema_decay
         self.names = [name for name, _ in model.named_parameters()]
         self.shapes = [p.shape for p in model.parameters()]
@@ -112,10 +116,16 @@ class FusedStep:
         return grad, losses
 
     def _step(
-        self, flat: torch.Tensor, moments: tuple[torch.Tensor, torch.Tensor],
-        steps: torch.Tensor, ema_flat: torch.Tensor | None, data: tuple, index: torch.Tensor,
-        rates: torch.Tensor, sums: torch.Tensor,
-    ) -> None:  # fmt: skip
+        self,
+        flat: torch.Tensor,
+        moments: tuple[torch.Tensor, torch.Tensor],
+        steps: torch.Tensor,
+        ema_flat: torch.Tensor | None,
+        data: tuple,
+        index: torch.Tensor,
+        rates: torch.Tensor,
+        sums: torch.Tensor,
+    ) -> None:
         """One step in place; ``rates``: the learning rate and the moving average's weight."""
         x, y, w = (t.index_select(0, index) for t in data)
         grad, losses = self.loss_and_grad(flat, x, y, w)
@@ -135,9 +145,12 @@ class FusedStep:
         sums.add_(losses)
 
     def epoch(
-        self, data: TensorData, order: torch.Tensor, batch_size: int,
+        self,
+        data: TensorData,
+        order: torch.Tensor,
+        batch_size: int,
         learning_rate: Callable[[int], float],
-    ) -> list[float]:  # fmt: skip
+    ) -> list[float]:
         """One pass over the rows of ``data`` that ``order`` lists; the mean total and per-task
         losses.
 
@@ -190,9 +203,13 @@ class FusedStep:
     def state_dict(self) -> dict:
         """What a checkpoint needs besides the model's weights."""
         return {
-            "exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq, "steps": self.steps,
-            "taken": self.taken, "averaged": self.averaged, "ema": self.ema_flat,
-        }  # fmt: skip
+            "exp_avg": self.exp_avg,
+            "exp_avg_sq": self.exp_avg_sq,
+            "steps": self.steps,
+            "taken": self.taken,
+            "averaged": self.averaged,
+            "ema": self.ema_flat,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         for name in ("exp_avg", "exp_avg_sq", "steps"):

@@ -29,8 +29,14 @@ def _labelled(labels: torch.Tensor) -> tuple[np.ndarray | slice, np.ndarray]:
     return (slice(None), y) if present.all() else (present, y[present])
 
 
-def fit_task(params: GBDTParams, settings: Training, seed: int, train: lgb.Dataset,
-             validation: lgb.Dataset, kind: str) -> tuple[lgb.Booster, list[float]]:  # fmt: skip
+def fit_task(
+    params: GBDTParams,
+    settings: Training,
+    seed: int,
+    train: lgb.Dataset,
+    validation: lgb.Dataset,
+    kind: str,
+) -> tuple[lgb.Booster, list[float]]:
     """One task's booster, cut at its best validation round, and its validation score per
     round: AUC of a binary task, R² (1 - L2 / label variance) of a regression task."""
     record: dict = {}
@@ -51,10 +57,16 @@ def fit_task(params: GBDTParams, settings: Training, seed: int, train: lgb.Datas
     return booster, [1.0 - l2 / variance for l2 in record["validation"]["l2"]]
 
 
-def fit_gbdt(params: GBDTParams, settings: Training, seed: int, tasks: list[str],
-             layout: FeatureLayout, train: TensorData, validation: TensorData,
-             types: list[str] | None = None,
-             ) -> tuple[dict[str, str], dict[str, int], list[dict[str, float]]]:  # fmt: skip
+def fit_gbdt(
+    params: GBDTParams,
+    settings: Training,
+    seed: int,
+    tasks: list[str],
+    layout: FeatureLayout,
+    train: TensorData,
+    validation: TensorData,
+    types: list[str] | None = None,
+) -> tuple[dict[str, str], dict[str, int], list[dict[str, float]]]:
     """Text models and best round per task, and one history row per boosting round. Each
     task's booster trains and early-stops on the rows where its label is present."""
     columns, categorical = tree_columns(layout)

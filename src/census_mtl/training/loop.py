@@ -103,10 +103,15 @@ def make_scheduler(
 
 
 def train_epoch(
-    forward: Callable, data: TensorData, order: torch.Tensor, batch_size: int,
-    loss_fn: MultiTaskLoss, optimizer: torch.optim.Optimizer, desc: str,
+    forward: Callable,
+    data: TensorData,
+    order: torch.Tensor,
+    batch_size: int,
+    loss_fn: MultiTaskLoss,
+    optimizer: torch.optim.Optimizer,
+    desc: str,
     after_step: Callable[[], None] | None = None,
-) -> list[float]:  # fmt: skip
+) -> list[float]:
     """One pass over the rows of ``data`` that ``order`` lists, in that order; the mean total and
     per-task losses."""
     sums = torch.zeros(len(loss_fn.tasks) + 1, device=order.device)
@@ -210,8 +215,16 @@ class _Run:
             losses = self.fused.epoch(train, order, settings.batch_size, self.learning_rate)
         else:
             hook = None if self.scheduler is None and self.ema is None else self._after_step
-            losses = train_epoch(self.forward, train, order, settings.batch_size, self.loss_fn,
-                                 self.optimizer, f"epoch {progress.epoch}", hook)  # fmt: skip
+            losses = train_epoch(
+                self.forward,
+                train,
+                order,
+                settings.batch_size,
+                self.loss_fn,
+                self.optimizer,
+                f"epoch {progress.epoch}",
+                hook,
+            )
         seconds = time.perf_counter() - started
         probs = predict(self.scored, validation.x, settings.eval_batch_size)
         scores = validation_scores(validation.y, probs, model.tasks, self.types)
@@ -249,10 +262,16 @@ class _Run:
 
 
 def fit(
-    model: torch.nn.Module, train: TensorData, validation: TensorData, settings: Training,
-    seed: int, checkpoints: Checkpoints | None = None, fingerprint: str = "",
-    on_epoch_end: Callable[[dict[str, float]], None] | None = None, log_epochs: bool = True,
-) -> FitResult:  # fmt: skip
+    model: torch.nn.Module,
+    train: TensorData,
+    validation: TensorData,
+    settings: Training,
+    seed: int,
+    checkpoints: Checkpoints | None = None,
+    fingerprint: str = "",
+    on_epoch_end: Callable[[dict[str, float]], None] | None = None,
+    log_epochs: bool = True,
+) -> FitResult:
     """Train ``model`` (built after ``torch.manual_seed(seed)``) and return its best epoch.
 
     ``on_epoch_end`` receives each epoch's history row once its checkpoint is written; an
@@ -272,8 +291,14 @@ def fit(
             run.restore(saved)
     train, validation = train.to(device), validation.to(device)
     run.log_level = logging.INFO if log_epochs else logging.DEBUG
-    logger.log(run.log_level, "Training on %s: %d rows, batch %d, seed %d.", device, len(train),
-               settings.batch_size, seed)  # fmt: skip
+    logger.log(
+        run.log_level,
+        "Training on %s: %d rows, batch %d, seed %d.",
+        device,
+        len(train),
+        settings.batch_size,
+        seed,
+    )
     while not run.finished:
         row = run.epoch(train, validation)
         if checkpoints is not None:
@@ -292,5 +317,11 @@ def _log_epoch(row: dict[str, float], tasks: list[str], types: Sequence[str], le
         f"{t} {score_name(k).upper()} {row[f'val_{score_name(k)}_{t}']:.4f}"
         for t, k in zip(tasks, types, strict=True)
     )
-    logger.log(level, "epoch %d: loss %.4f, validation %s (%.1fs)",
-               row["epoch"], row["train_loss"], scores, row["seconds"])  # fmt: skip
+    logger.log(
+        level,
+        "epoch %d: loss %.4f, validation %s (%.1fs)",
+        row["epoch"],
+        row["train_loss"],
+        scores,
+        row["seconds"],
+    )

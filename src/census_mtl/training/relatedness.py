@@ -35,9 +35,15 @@ def task_pairs(settings: Relatedness) -> pd.DataFrame:
     for correlation in settings.correlations:
         sizes = (spec.train_rows, spec.validation_rows, spec.test_rows)
         pair = generate_pair(
-            correlation, sum(sizes), spec.dim, spec.scale, spec.sine_terms, spec.sine_scale,
-            spec.noise_std, spec.seed,
-        )  # fmt: skip
+            correlation,
+            sum(sizes),
+            spec.dim,
+            spec.scale,
+            spec.sine_terms,
+            spec.sine_scale,
+            spec.noise_std,
+            spec.seed,
+        )
         frame = pd.DataFrame(pair.x, columns=[f"x__{i}" for i in range(spec.dim)])
         frame[[f"y__{t}" for t in TASKS]] = pair.y
         frame.insert(0, "split", np.repeat(SPLITS, sizes))
@@ -69,8 +75,11 @@ def train_one(
     test = data["test"]
     values = predict(network, test.x, training.eval_batch_size).numpy()
     labels = test.y.numpy()
-    facts = {"best_epoch": result.best_epoch, "epochs": len(result.history),
-             "train_seconds": sum(row["seconds"] for row in result.history)}  # fmt: skip
+    facts = {
+        "best_epoch": result.best_epoch,
+        "epochs": len(result.history),
+        "train_seconds": sum(row["seconds"] for row in result.history),
+    }
     for j, task in enumerate(TASKS):
         facts[f"mse_{task}"] = float(((values[:, j] - labels[:, j]) ** 2).mean())
         facts[f"r2_{task}"] = r2(labels[:, j], values[:, j])
@@ -93,9 +102,12 @@ def train_all(
     """Every correlation, network and seed: a row of test results each, and every test
     prediction (``correlation, model, seed, row, p_task1, p_task2``) for the paired tests."""
     data = {c: split_tensors(pairs, c) for c in settings.correlations}
-    keys = [{"correlation": c, "model": name, "seed": seed}
-            for c in settings.correlations for name in type(settings.models).model_fields
-            for seed in settings.seeds]  # fmt: skip
+    keys = [
+        {"correlation": c, "model": name, "seed": seed}
+        for c in settings.correlations
+        for name in type(settings.models).model_fields
+        for seed in settings.seeds
+    ]
     jobs = [(k["model"], settings, training, data[k["correlation"]], k["seed"]) for k in keys]
     results, predictions = [], []
     for key, (facts, values) in zip(keys, _fits(jobs, settings.workers), strict=True):
@@ -103,8 +115,12 @@ def train_all(
         frame = pd.DataFrame(values, columns=[f"p_{t}" for t in TASKS])
         predictions.append(frame.assign(**key, row=np.arange(len(frame))))
         if key["seed"] == settings.seeds[-1]:
-            logger.info("correlation %+.2f, %s: test MSE %s", key["correlation"], key["model"],
-                        _mse_line(results[-len(settings.seeds):]))  # fmt: skip
+            logger.info(
+                "correlation %+.2f, %s: test MSE %s",
+                key["correlation"],
+                key["model"],
+                _mse_line(results[-len(settings.seeds) :]),
+            )
     return pd.DataFrame(results), pd.concat(predictions, ignore_index=True)
 
 

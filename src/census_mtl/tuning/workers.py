@@ -115,8 +115,9 @@ def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
         logger.warning(
             "Trial %d was failed as stale by another worker while this one ran it (its "
             "heartbeats came later than grace_period): its result is dropped, its retry runs "
-            "it again.", trial.number,
-        )  # fmt: skip
+            "it again.",
+            trial.number,
+        )
         return None
     if state == TrialState.COMPLETE:
         study._log_completed_trial(told.values, trial.number, trial.params)  # Optuna's line
@@ -155,7 +156,9 @@ def run_study(
             logger.warning(
                 "Study %r: %d drawn configurations in a row were taken; the search space "
                 "looks spent, stopping with %d finished trials.",
-                study.study_name, skipped_in_a_row, finished,
-            )  # fmt: skip
+                study.study_name,
+                skipped_in_a_row,
+                finished,
+            )
             break
     return ran

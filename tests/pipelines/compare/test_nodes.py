@@ -16,9 +16,11 @@ TASKS = ("income", "marital")
 AUCS = {"ple": (0.951, 0.9946), "share_bottom": (0.949, 0.9950), "single_task": (0.950, 0.9947)}
 ROWS = 2000
 LABELS = pd.DataFrame(
-    {f"y__{t}": (np.random.default_rng(i).random(ROWS) < 0.3).astype("float32")
-     for i, t in enumerate(TASKS)}
-)  # fmt: skip
+    {
+        f"y__{t}": (np.random.default_rng(i).random(ROWS) < 0.3).astype("float32")
+        for i, t in enumerate(TASKS)
+    }
+)
 # How strongly each model's predictions follow the labels: ple helps income and hurts marital.
 SIGNAL = {"ple": (2.0, 0.6), "share_bottom": (1.0, 1.0), "single_task": (1.0, 1.0)}
 
@@ -27,39 +29,64 @@ def predictions(name: str) -> pd.DataFrame:
     rng = np.random.default_rng(len(name))
     noise = {t: rng.normal(0, 1, ROWS) for t in TASKS}  # shared by the seeds: paired rows
     return pd.DataFrame(
-        {f"p_{t}_seed{s}": SIGNAL[name][j] * LABELS[f"y__{t}"] + noise[t] + rng.normal(0, .1, ROWS)
-         for s in (1, 2) for j, t in enumerate(TASKS)}
-    )  # fmt: skip
+        {
+            f"p_{t}_seed{s}": SIGNAL[name][j] * LABELS[f"y__{t}"]
+            + noise[t]
+            + rng.normal(0, 0.1, ROWS)
+            for s in (1, 2)
+            for j, t in enumerate(TASKS)
+        }
+    )
 
 
 def fake_outputs(name: str, aucs: tuple[float, float]) -> dict:
     test = {
         task: {
-            "auc": auc, "auc_std": 0.001, "auc_ci_low": auc - 0.003, "auc_ci_high": auc + 0.003,
-            "pr_auc": 0.6, "log_loss": 0.2, "positive_rate": 0.06,
+            "auc": auc,
+            "auc_std": 0.001,
+            "auc_ci_low": auc - 0.003,
+            "auc_ci_high": auc + 0.003,
+            "pr_auc": 0.6,
+            "log_loss": 0.2,
+            "positive_rate": 0.06,
         }
         for task, auc in zip(TASKS, aucs, strict=True)
-    }  # fmt: skip
-    ensemble = {t: {"auc": v + 0.001, "auc_ci_low": v - 0.002, "auc_ci_high": v + 0.004}
-                for t, v in zip(TASKS, aucs, strict=True)}  # fmt: skip
+    }
+    ensemble = {
+        t: {"auc": v + 0.001, "auc_ci_low": v - 0.002, "auc_ci_high": v + 0.004}
+        for t, v in zip(TASKS, aucs, strict=True)
+    }
     runs = [{"seed": s, "best_epoch": 3 + s, "validation_auc": {}} for s in (1, 2)]
     grid = np.linspace(0, 1, 5)
     return {
         f"{name}.test_metrics": {
-            "model": name, "parameters": 1234, "seeds": 2, "inference_rows_per_s": 1e5,
-            "test": test, "ensemble": ensemble, "runs": [],
+            "model": name,
+            "parameters": 1234,
+            "seeds": 2,
+            "inference_rows_per_s": 1e5,
+            "test": test,
+            "ensemble": ensemble,
+            "runs": [],
         },
-        f"{name}.training_metrics": {"model": name, "seconds_per_epoch": 1.5,
-                                     "train_seconds": 12.0, "runs": runs},
+        f"{name}.training_metrics": {
+            "model": name,
+            "seconds_per_epoch": 1.5,
+            "train_seconds": 12.0,
+            "runs": runs,
+        },
         f"{name}.training_history": pd.DataFrame(
-            {"epoch": [1, 2, 1, 2], "seed": [1, 1, 2, 2],
-             "val_auc_income": [0.9, 0.94, 0.91, 0.95], "val_auc_marital": [0.99] * 4}
+            {
+                "epoch": [1, 2, 1, 2],
+                "seed": [1, 1, 2, 2],
+                "val_auc_income": [0.9, 0.94, 0.91, 0.95],
+                "val_auc_marital": [0.99] * 4,
+            }
         ),
         f"{name}.roc_curve": pd.DataFrame(
             {"fpr": grid, "tpr_income": np.sqrt(grid), "tpr_marital": grid**0.2}
         ),
         f"{name}.test_predictions": predictions(name),
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture
@@ -78,8 +105,14 @@ def settings(tmp_path, **overrides) -> dict:
 def test_pairs_cover_baseline_bar_and_focus_once():
     compare = validate(Compare, {"report_dir": "x"}, "compare")
     pairs = comparison_pairs(["ple", "cgc", "single_task", "gbdt"], compare)
-    assert pairs == [("ple", "single_task"), ("cgc", "single_task"), ("gbdt", "single_task"),
-                     ("ple", "gbdt"), ("cgc", "gbdt"), ("ple", "cgc")]  # fmt: skip
+    assert pairs == [
+        ("ple", "single_task"),
+        ("cgc", "single_task"),
+        ("gbdt", "single_task"),
+        ("ple", "gbdt"),
+        ("cgc", "gbdt"),
+        ("ple", "cgc"),
+    ]
 
 
 def test_paired_table_finds_the_seesaw(datasets, tmp_path):
@@ -103,8 +136,12 @@ def test_paired_table_finds_the_seesaw(datasets, tmp_path):
     assert table.loc["ple", "best_epochs"] == "4,5"
 
 
-RUN_INFO = {"date": "2026-01-02 03:04 UTC", "commit": "abc1234", "environment": "sample",
-            "data": "toy"}  # fmt: skip
+RUN_INFO = {
+    "date": "2026-01-02 03:04 UTC",
+    "commit": "abc1234",
+    "environment": "sample",
+    "data": "toy",
+}
 
 
 def test_report_pages_and_figures(datasets, tmp_path):

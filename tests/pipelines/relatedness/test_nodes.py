@@ -30,9 +30,10 @@ def run():
 def test_pairs_split_per_correlation(run):
     pairs, _, _ = run
     assert pairs.groupby(["correlation", "split"]).size().to_dict() == {
-        (c, s): n for c in (0.0, 1.0) for s, n in (("test", 100), ("train", 400),
-                                                   ("validation", 100))
-    }  # fmt: skip
+        (c, s): n
+        for c in (0.0, 1.0)
+        for s, n in (("test", 100), ("train", 400), ("validation", 100))
+    }
     assert [c for c in pairs.columns if c.startswith("x__")] == [f"x__{i}" for i in range(8)]
 
 

@@ -67,12 +67,18 @@ def test_trees_skip_the_bin_fields(inputs):
 
 def test_evaluation_and_export(trained, inputs, tmp_path):
     (artifact, _, _), _ = trained
-    settings = {"bootstrap_samples": 20, "seed": 0, "curve_points": 11, "batch_size": 512,
-                "throughput_repeats": 1}  # fmt: skip
+    settings = {
+        "bootstrap_samples": 20,
+        "seed": 0,
+        "curve_points": 11,
+        "batch_size": 512,
+        "throughput_repeats": 1,
+    }
     metrics, _, _, predictions = evaluate_model(artifact, inputs[1], inputs[2], settings)
     assert metrics["model"] == "gbdt" and set(metrics["ensemble"]) == {"income", "marital"}
-    assert list(predictions.columns) == [f"p_{t}_seed{s}" for s in (1, 2)
-                                         for t in ("income", "marital")]  # fmt: skip
+    assert list(predictions.columns) == [
+        f"p_{t}_seed{s}" for s in (1, 2) for t in ("income", "marital")
+    ]
     paths = export_boosters(artifact, tmp_path / "gbdt.txt")
     assert [p.name for p in paths] == ["gbdt.income.txt", "gbdt.marital.txt"]
     booster = lgb.Booster(model_file=str(paths[0]))

@@ -76,8 +76,9 @@ def score_runs(
     return runs, roc, pr, probabilities
 
 
-def _task_scores(labels: np.ndarray, outputs: np.ndarray, model: ModelArtifact,
-                 settings: Evaluation) -> dict:  # fmt: skip
+def _task_scores(
+    labels: np.ndarray, outputs: np.ndarray, model: ModelArtifact, settings: Evaluation
+) -> dict:
     metrics = {"binary": task_metrics, "regression": regression_metrics}
     return {
         task: metrics[kind](labels[:, j], outputs[:, j], settings.bootstrap_samples, settings.seed)

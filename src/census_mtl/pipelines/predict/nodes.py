@@ -25,8 +25,9 @@ def predict_file(
     settings = validate(Predict, predict, "predict")
     scored_rows, bad_rows = score_file(predict_input, predict_model, settings)
     seed = predict_model.runs[predict_model.run_index(settings.run)].seed
-    logger.info("Scored %d rows with %s (seed %d).", len(scored_rows),
-                predict_model.params.name, seed)  # fmt: skip
+    logger.info(
+        "Scored %d rows with %s (seed %d).", len(scored_rows), predict_model.params.name, seed
+    )
     if len(bad_rows):
         logger.warning(
             "%d rows skipped for bad values; see the prediction_bad_rows report.",

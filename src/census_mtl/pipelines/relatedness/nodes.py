@@ -33,9 +33,13 @@ def train_networks(
 
 
 def report_relatedness(
-    relatedness_results: pd.DataFrame, relatedness_predictions: pd.DataFrame,
-    relatedness_pairs: pd.DataFrame, relatedness: dict, compare: dict, run_info: dict,
-) -> tuple[pd.DataFrame, pd.DataFrame, dict, Figure, str]:  # fmt: skip
+    relatedness_results: pd.DataFrame,
+    relatedness_predictions: pd.DataFrame,
+    relatedness_pairs: pd.DataFrame,
+    relatedness: dict,
+    compare: dict,
+    run_info: dict,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict, Figure, str]:
     """Summary and paired tables, DVC metrics, the MSE-against-correlation figure, report."""
     settings = validate(Relatedness, relatedness, "relatedness")
     alpha = validate(Compare, compare, "compare").alpha
@@ -44,12 +48,17 @@ def report_relatedness(
     paired = report.paired_against_single_task(relatedness_predictions, labels, alpha)
     checked = label_correlations(relatedness_pairs, settings)
     spec = settings.data
-    data = (f"synthetic task pairs (d = {spec.dim}, c = {spec.scale}, {spec.sine_terms} sine "
-            f"terms, noise {spec.noise_std}): {spec.train_rows:,} train, "
-            f"{spec.validation_rows:,} validation and {spec.test_rows:,} test rows per "
-            f"correlation (seed {spec.seed})")  # fmt: skip
-    header = ["# Task relatedness (MMoE paper, section 5.1): test MSE by correlation", "",
-              provenance(run_info | {"data": data}, settings.seeds)]  # fmt: skip
+    data = (
+        f"synthetic task pairs (d = {spec.dim}, c = {spec.scale}, {spec.sine_terms} sine "
+        f"terms, noise {spec.noise_std}): {spec.train_rows:,} train, "
+        f"{spec.validation_rows:,} validation and {spec.test_rows:,} test rows per "
+        f"correlation (seed {spec.seed})"
+    )
+    header = [
+        "# Task relatedness (MMoE paper, section 5.1): test MSE by correlation",
+        "",
+        provenance(run_info | {"data": data}, settings.seeds),
+    ]
     page = report.markdown(summary, paired, checked, header)
     logger.info("Relatedness report: %s", "08_reporting/relatedness/report.md")
     return summary, paired, metrics_of(summary, checked), report.mse_figure(summary), page
@@ -63,6 +72,8 @@ def metrics_of(summary: pd.DataFrame, labels: pd.DataFrame) -> dict:
         }
         for c, rows in summary.groupby("correlation", sort=False)
     }
-    check = {f"{r.correlation:+.2f}": {"expected": r.expected, "measured": r.measured}
-             for r in labels.itertuples()}  # fmt: skip
+    check = {
+        f"{r.correlation:+.2f}": {"expected": r.expected, "measured": r.measured}
+        for r in labels.itertuples()
+    }
     return {"test_mse": mse, "label_correlation": check}

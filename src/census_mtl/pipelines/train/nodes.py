@@ -39,9 +39,13 @@ def fingerprint(
 
 
 def train_trees(
-    params: GBDTParams, settings: Training, seed: int, data: tuple, checkpoints: Checkpoints,
+    params: GBDTParams,
+    settings: Training,
+    seed: int,
+    data: tuple,
+    checkpoints: Checkpoints,
     key: str,
-) -> tuple[TrainedRun, pd.DataFrame]:  # fmt: skip
+) -> tuple[TrainedRun, pd.DataFrame]:
     """Fit the GBDT baseline once: its boosters (cut at each task's best round), its history.
 
     A finished seed is checkpointed whole, so a rerun after a kill keeps it.
@@ -72,9 +76,13 @@ def train_trees(
 
 
 def train_seed(
-    params: ModelParams, settings: Training, seed: int, data: tuple, checkpoints: Checkpoints,
+    params: ModelParams,
+    settings: Training,
+    seed: int,
+    data: tuple,
+    checkpoints: Checkpoints,
     key: str,
-) -> tuple[TrainedRun, pd.DataFrame]:  # fmt: skip
+) -> tuple[TrainedRun, pd.DataFrame]:
     """Train one instance: its run record (best epoch's weights) and its history."""
     if isinstance(params, GBDTParams):
         return train_trees(params, settings, seed, data, checkpoints, key)
