@@ -2,7 +2,7 @@
 
 - ``PLE`` (Tang et al., RecSys 2020): extraction levels of task-specific and shared experts with
   gates; CGC is one level, and MMoE is one level with shared experts only.
-- ``SharedBottom``: one bottom MLP feeding every task's tower.
+- ``ShareBottom``: one bottom MLP feeding every task's tower.
 - ``SingleTask``: one independent network per task, sharing no parameter.
 """
 
@@ -164,7 +164,7 @@ class PLE(MultiTaskModel):
         return task_in
 
 
-class SharedBottom(MultiTaskModel):
+class ShareBottom(MultiTaskModel):
     """One bottom MLP shared by all tasks, then per-task towers."""
 
     def __init__(self, in_spec, tasks, bottom_hidden_units, tower_hidden_units, **mlp) -> None:

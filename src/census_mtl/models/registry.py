@@ -13,7 +13,7 @@ from census_mtl.config.project import TaskType
 from census_mtl.models.aitm import AITM
 from census_mtl.models.esmm import ESMM
 from census_mtl.models.inputs import FeatureLayout, InputSpec
-from census_mtl.models.networks import PLE, SharedBottom, SingleTask
+from census_mtl.models.networks import PLE, ShareBottom, SingleTask
 from census_mtl.models.numeric import EmbeddedNumbers, PeriodicNumbers
 
 TASK_TYPES = get_args(TaskType)
@@ -114,5 +114,5 @@ def _network(p: NetworkParams, input_dim: InputSpec, tasks: Sequence[str]) -> nn
         }
         return PLE(input_dim, tasks, [level], p.gate_hidden_units, towers, **mlp)
     if p.name == "share_bottom":
-        return SharedBottom(input_dim, tasks, p.bottom_hidden_units, towers, **mlp)
+        return ShareBottom(input_dim, tasks, p.bottom_hidden_units, towers, **mlp)
     return SingleTask(input_dim, tasks, p.hidden_units, towers, **mlp)
