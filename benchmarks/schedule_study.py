@@ -22,7 +22,6 @@ import torch
 from kedro.config import OmegaConfigLoader
 
 from census_mtl.config import training_settings
-from census_mtl.config.project import task_types
 from census_mtl.metrics import score_name
 from census_mtl.models import build_model
 from census_mtl.models.registry import model_params
@@ -36,8 +35,8 @@ def study(model: str, override: dict, seed: int, data_dir: Path) -> dict:
     train_frame = pd.read_parquet(data_dir / "train.parquet")
     validation_frame = pd.read_parquet(data_dir / "validation.parquet")
     layout = json.loads((data_dir / "feature_layout.json").read_text())
-    tasks, layout, train, validation = training_inputs(train_frame, validation_frame, layout)
-    types = task_types(parameters["preprocess"]["tasks"], tasks)
+    data = training_inputs(train_frame, validation_frame, layout, parameters["preprocess"]["tasks"])
+    tasks, types = data.tasks, data.types
     spec = parameters[model]
     params = model_params(spec["model"]["name"], spec["model"])
     settings = training_settings(
@@ -49,9 +48,9 @@ def study(model: str, override: dict, seed: int, data_dir: Path) -> dict:
     )
     columns = {t: f"val_{score_name(kind)}_{t}" for t, kind in zip(tasks, types, strict=True)}
     torch.manual_seed(seed)
-    network = build_model(params.name, layout, tasks, params, types)
+    network = build_model(params.name, data.layout, tasks, params, types, data.spaces)
     started = time.perf_counter()
-    result = fit(network, train, validation, settings, seed, log_epochs=False)
+    result = fit(network, data.train, data.validation, settings, seed, log_epochs=False)
     best = result.history[result.best_epoch - 1]
     return {
         "model": model,

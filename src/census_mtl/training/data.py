@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 
+from census_mtl.config.project import task_spaces, task_types
 from census_mtl.features import LABEL_PREFIX, WEIGHT_COLUMN
 from census_mtl.models import FeatureLayout
 
@@ -67,9 +68,34 @@ def task_names(frame: pd.DataFrame) -> list[str]:
     return [c.removeprefix(LABEL_PREFIX) for c in frame.columns if c.startswith(LABEL_PREFIX)]
 
 
+@dataclass(frozen=True)
+class ModelInput:
+    """What a training reads: the tasks (their types and funnel spaces), the feature layout,
+    and the training and validation tensors."""
+
+    tasks: list[str]
+    layout: FeatureLayout
+    train: TensorData
+    validation: TensorData
+    types: list[str] = field(default_factory=list)
+    spaces: dict[str, str] = field(default_factory=dict)
+
+
 def training_inputs(
-    train: pd.DataFrame, validation: pd.DataFrame, feature_layout: dict
-) -> tuple[list[str], FeatureLayout, TensorData, TensorData]:
-    """Tasks, layout and tensors of the training and validation model input."""
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    feature_layout: dict,
+    task_settings: Mapping | None = None,
+) -> ModelInput:
+    """The model input of both splits; ``task_settings`` (``preprocess.tasks``) gives each
+    task's type (binary unless declared) and funnel space."""
     tasks, layout = task_names(train), FeatureLayout.from_dict(feature_layout)
-    return tasks, layout, to_tensors(train, tasks, layout), to_tensors(validation, tasks, layout)
+    declared = task_settings or {}
+    return ModelInput(
+        tasks,
+        layout,
+        to_tensors(train, tasks, layout),
+        to_tensors(validation, tasks, layout),
+        task_types(declared, tasks),
+        task_spaces(declared, tasks),
+    )

@@ -11,14 +11,13 @@ import pandas as pd
 import torch
 
 from census_mtl.config import GBDTParams, ModelParams, Training, training_settings
-from census_mtl.config.project import task_spaces, task_types
 from census_mtl.features import FeatureEncoder
 from census_mtl.metrics import score_name
 from census_mtl.models import ModelArtifact, TrainedRun, build_model
 from census_mtl.models.artifact import check_encoder
 from census_mtl.models.registry import model_params
 from census_mtl.training.checkpoints import Checkpoints
-from census_mtl.training.data import training_inputs
+from census_mtl.training.data import ModelInput, training_inputs
 from census_mtl.training.gbdt import fit_gbdt
 from census_mtl.training.loop import fit
 
@@ -42,7 +41,7 @@ def train_trees(
     params: GBDTParams,
     settings: Training,
     seed: int,
-    data: tuple,
+    data: ModelInput,
     checkpoints: Checkpoints,
     key: str,
 ) -> tuple[TrainedRun, pd.DataFrame]:
@@ -54,9 +53,11 @@ def train_trees(
     if saved is not None:
         run = TrainedRun(**saved["facts"], boosters=saved["boosters"])
         return run, pd.DataFrame(saved["history"]).assign(seed=seed)
-    tasks, layout, train, validation, types, _ = data
+    tasks, types = data.tasks, data.types
     started = time.perf_counter()
-    boosters, best, rows = fit_gbdt(params, settings, seed, tasks, layout, train, validation, types)
+    boosters, best, rows = fit_gbdt(
+        params, settings, seed, tasks, data.layout, data.train, data.validation, types
+    )
     history = pd.DataFrame(rows)
     run = TrainedRun(
         seed=seed,
@@ -79,17 +80,17 @@ def train_seed(
     params: ModelParams,
     settings: Training,
     seed: int,
-    data: tuple,
+    data: ModelInput,
     checkpoints: Checkpoints,
     key: str,
 ) -> tuple[TrainedRun, pd.DataFrame]:
     """Train one instance: its run record (best epoch's weights) and its history."""
     if isinstance(params, GBDTParams):
         return train_trees(params, settings, seed, data, checkpoints, key)
-    tasks, layout, train, validation, types, spaces = data
+    tasks, types = data.tasks, data.types
     torch.manual_seed(seed)
-    network = build_model(params.name, layout, tasks, params, types, spaces)
-    result = fit(network, train, validation, settings, seed, checkpoints, key)
+    network = build_model(params.name, data.layout, tasks, params, types, data.spaces)
+    result = fit(network, data.train, data.validation, settings, seed, checkpoints, key)
     history = pd.DataFrame(result.history).assign(seed=seed)
     best = history.loc[history["epoch"] == result.best_epoch].iloc[0]
     run = TrainedRun(
@@ -127,10 +128,8 @@ def train_model(
     input, so that scoring a raw file needs only the model), the per-epoch history of every
     seed, and a summary.
     """
-    data = training_inputs(model_input_train, model_input_validation, feature_layout)
-    tasks, layout = data[0], data[1]
-    types, spaces = task_types(task_settings, tasks), task_spaces(task_settings, tasks)
-    data = (*data, types, spaces)
+    data = training_inputs(model_input_train, model_input_validation, feature_layout, task_settings)
+    tasks, layout = data.tasks, data.layout
     encoder = FeatureEncoder.from_dict(preprocessor)
     check_encoder(encoder, layout)  # before hours of training, not after
     params = model_params(model.get("name", ""), model)
@@ -143,7 +142,7 @@ def train_model(
         runs.append(run)
         histories.append(history)
     artifact = ModelArtifact(
-        params, tuple(tasks), encoder, layout, tuple(runs), tuple(types), spaces
+        params, tuple(tasks), encoder, layout, tuple(runs), tuple(data.types), data.spaces
     )
     return artifact, pd.concat(histories), training_summary(artifact, pd.concat(histories))
 

@@ -23,10 +23,9 @@ from census_mtl.config import (
     training_settings,
     validate,
 )
-from census_mtl.config.project import task_types
 from census_mtl.models import build_model
 from census_mtl.models.registry import model_params
-from census_mtl.training.data import training_inputs
+from census_mtl.training.data import ModelInput, training_inputs
 from census_mtl.training.gbdt import fit_gbdt
 from census_mtl.training.loop import fit, score_key
 from census_mtl.tuning.space import sample
@@ -39,7 +38,9 @@ logger = logging.getLogger(__name__)
 class TrialObjective:
     """Train one drawn configuration on the training split; its validation AUC is the score."""
 
-    def __init__(self, model: Mapping, training: Mapping, space: Mapping, tuning: Tuning, data):
+    def __init__(
+        self, model: Mapping, training: Mapping, space: Mapping, tuning: Tuning, data: ModelInput
+    ):
         self.model, self.training, self.space = model, training, space
         self.objective, self.data = tuning.objective, data
 
@@ -60,16 +61,18 @@ class TrialObjective:
 
     def _fit(self, trial: optuna.Trial, params: ModelParams, settings) -> dict[str, float]:
         """Train the trial's model once; its validation AUC per task at its best epoch."""
-        tasks, layout, train, validation = self.data
+        data, tasks = self.data, self.data.tasks
         seed = settings.seeds[0]  # a trial trains once
         if isinstance(params, GBDTParams):  # boosting rounds: early stopping, no pruning
-            _, best, rows = fit_gbdt(params, settings, seed, tasks, layout, train, validation)
+            _, best, rows = fit_gbdt(
+                params, settings, seed, tasks, data.layout, data.train, data.validation, data.types
+            )
             trial.set_user_attr("best_epoch", max(best.values()))
             return {t: rows[best[t] - 1][f"val_auc_{t}"] for t in tasks}
         torch.manual_seed(seed)
-        network = build_model(params.name, layout, tasks, params)
+        network = build_model(params.name, data.layout, tasks, params, data.types, data.spaces)
         report = functools.partial(self._report, trial)
-        result = fit(network, train, validation, settings, seed, on_epoch_end=report)
+        result = fit(network, data.train, data.validation, settings, seed, on_epoch_end=report)
         trial.set_user_attr("best_epoch", result.best_epoch)
         best = result.history[result.best_epoch - 1]
         return {t: best[f"val_auc_{t}"] for t in tasks}
@@ -77,7 +80,7 @@ class TrialObjective:
     def evaluate(self, trial: optuna.Trial, config: dict) -> float | list[float]:
         """Train the drawn ``config``; the trial's objective value(s)."""
         trial.set_user_attr("host", f"{socket.gethostname()}:{os.getpid()}")
-        tasks = self.data[0]
+        tasks = self.data.tasks
         settings = training_settings(self.training, config["training"], tasks=tasks)
         params = model_params(config["model"].get("name", ""), config["model"])
         aucs = self._fit(trial, params, settings)
@@ -148,25 +151,24 @@ def tune_model(
     so a regression task is refused.
     """
     name = model.get("name", "")
-    data = training_inputs(model_input_train, model_input_validation, feature_layout)
-    types = task_types(task_settings or {}, data[0])
-    regression = [t for t, kind in zip(data[0], types, strict=True) if kind == "regression"]
+    data = training_inputs(model_input_train, model_input_validation, feature_layout, task_settings)
+    regression = [t for t, kind in zip(data.tasks, data.types, strict=True) if kind == "regression"]
     if regression:
         raise ConfigError(
             f"tuning scores validation AUC and takes binary tasks only; {regression} are "
             "regression tasks (preprocess.tasks.<name>.type)"
         )
-    settings = validate(Tuning, tuning, "tuning", {"tasks": data[0]})
+    settings = validate(Tuning, tuning, "tuning", {"tasks": data.tasks})
     validate(SearchSpace, search_space, f"tuning_spaces.{name}")
     trial_training = merge_settings(training_defaults, training, settings.trial_training)
     objective = TrialObjective(model, trial_training, search_space, settings, data)
-    study = open_study(f"{name}-{settings.objective}", settings, data[0])
+    study = open_study(f"{name}-{settings.objective}", settings, data.tasks)
     ran = run_study(
         study, objective.configuration, objective.evaluate, settings.n_trials, settings.timeout
     )
     logger.info("Study %r: this run finished trials %s.", study.study_name, ran)
     best = best_trial(study)
     logger.info("Best trial %d: %s", best.number, best.values)
-    figures = tuning_figures(study, data[0], settings.seed)
+    figures = tuning_figures(study, data.tasks, settings.seed)
     configuration = objective.configuration(optuna.trial.FixedTrial(best.params))
     return {name: configuration}, study.trials_dataframe(), *figures
