@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 
 from census_mtl.config import validate
 from census_mtl.config.tuning import Tuning
-from census_mtl.tuning import workers
+from census_mtl.tuning import optuna_api, workers
 from census_mtl.tuning.journal import BEAT
 from census_mtl.tuning.study import TrialSeededSampler, make_storage, trial_seed
 from census_mtl.tuning.workers import FINISHED, TrialSkipped, admit, run_study
@@ -114,7 +114,12 @@ DIST = {"x": optuna.distributions.IntDistribution(0, 3)}
 
 def _fresh(study: optuna.Study, x: int) -> optuna.Trial:
     """A new running trial that drew ``x`` (as ``ask`` makes one when no trial waits)."""
-    trial = optuna.Trial(study, study._storage.create_new_trial(study._study_id))
+    trial = optuna.Trial(
+        study,
+        optuna_api.storage_of(study).create_new_trial(
+            optuna_api.storage_of(study).get_study_id_from_name(study.study_name)
+        ),
+    )
     trial.suggest_int("x", x, x)
     return trial
 
@@ -155,7 +160,7 @@ def test_the_first_heartbeat_is_sent_before_the_trial_starts(tmp_path, monkeypat
     beats = []
 
     def evaluate(trial: optuna.Trial, _) -> float:
-        beats.append(BEAT in trial.storage.get_trial(trial._trial_id).system_attrs)
+        beats.append(BEAT in trial.storage.get_trial(optuna_api.trial_id(trial)).system_attrs)
         return 0.0
 
     run_study(study, lambda t: t.suggest_int("x", 0, 3), evaluate, 2, None)
@@ -171,8 +176,8 @@ def test_a_trial_failed_as_stale_while_it_ran_is_dropped_not_fatal(backend, tmp_
 
     def evaluate(trial: optuna.Trial, x: float) -> float:
         if trial.number == 0:  # what another worker's fail_stale_trials does
-            trial.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        trial.storage.record_heartbeat(trial._trial_id)  # a late beat: no error either
+            trial.storage.set_trial_state_values(optuna_api.trial_id(trial), TrialState.FAIL)
+        trial.storage.record_heartbeat(optuna_api.trial_id(trial))  # a late beat: no error either
         return x
 
     ran = run_study(study, lambda t: t.suggest_float("x", 0, 1), evaluate, 2, None)  # no twins

@@ -15,9 +15,10 @@ from pathlib import Path
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import JournalStorage
-from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
+
+from census_mtl.tuning.optuna_api import BaseHeartbeat, trial_id
 
 BEAT = "census_mtl:heartbeat"
 
@@ -47,7 +48,7 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
         now = time.time()
         running = self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
         return [
-            t._trial_id
+            trial_id(t)
             for t in running
             if BEAT in t.system_attrs and now - t.system_attrs[BEAT] > self._grace
         ]

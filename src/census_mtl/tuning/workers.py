@@ -22,8 +22,15 @@ from typing import Any
 
 import optuna
 from optuna.exceptions import ExperimentalWarning
-from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
 from optuna.trial import FrozenTrial, TrialState
+
+from census_mtl.tuning.optuna_api import (
+    get_heartbeat_thread,
+    is_heartbeat_enabled,
+    log_completed,
+    storage_of,
+    trial_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +97,10 @@ def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
     _fail_stale(study)
     with quiet_optuna():
         trial = study.ask()
-    with get_heartbeat_thread(trial._trial_id, study._storage):
-        if is_heartbeat_enabled(study._storage):  # the thread's first beat may come late
-            study._storage.record_heartbeat(trial._trial_id)  # a kill from here on goes stale
+    storage = storage_of(study)
+    with get_heartbeat_thread(trial_id(trial), storage):
+        if is_heartbeat_enabled(storage):  # the thread's first beat may come late
+            storage.record_heartbeat(trial_id(trial))  # a kill from here on goes stale
         try:
             configuration = draw(trial)
             admit(trial, n_trials)
@@ -120,7 +128,7 @@ def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
         )
         return None
     if state == TrialState.COMPLETE:
-        study._log_completed_trial(told.values, trial.number, trial.params)  # Optuna's line
+        log_completed(study, told.values, trial.number, trial.params)
     return trial.number
 
 
