@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+import torch
 from kedro.config import OmegaConfigLoader
 from kedro.framework.cli.utils import _split_params
 
@@ -153,6 +154,21 @@ def test_kedro_run_fails_in_seconds_with_one_message_and_no_traceback():
     assert "Error: Invalid parameters (1 problem(s)):" in done.stderr
     assert "training_defaults.optimizer.learning_rate = 'fast'" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("training_defaults.device=cuda", "training_defaults.device: device 'cuda' is not"),
+        ("ple.training.device=cuda:1", "ple.training.device: device 'cuda:1' is not"),
+    ],
+)
+def test_a_device_this_machine_lacks_fails_before_the_data_loads(params, message):
+    done = _kedro("run", "--env", "sample", "--pipelines", "train_ple", "--params", params)
+    assert done.returncode == 2
+    assert message in done.stderr and "available" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr and "Loading data" not in done.stdout
 
 
 @pytest.mark.slow

@@ -10,10 +10,12 @@ import click
 from kedro.framework.hooks import hook_impl
 
 from census_mtl.config import ConfigError, validate_params
+from census_mtl.config.network import MODELS
 from census_mtl.data.fetch import checksum_path
 from census_mtl.data.schema import RAW_FILE_NAMES
 from census_mtl.data.synthetic import write_synthetic
 from census_mtl.provenance import run_info
+from census_mtl.training.device import DeviceError, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +24,19 @@ class InvalidParameters(click.ClickException, ConfigError):
     """A ``ConfigError`` that the Kedro command line prints as one message, exit code 2."""
 
     exit_code = 2
+
+
+def check_devices(params) -> None:
+    """Every training device the run may use exists here: before the data loads, not after."""
+    devices = {"training_defaults.device": params.training_defaults.device}
+    for name in MODELS:
+        if "device" in getattr(params, name).training:
+            devices[f"{name}.training.device"] = getattr(params, name).training["device"]
+    for key, device in devices.items():
+        try:
+            resolve_device(device)
+        except DeviceError as exc:
+            raise DeviceError(f"{key}: {exc}") from None
 
 
 class ProjectHooks:
@@ -34,7 +49,8 @@ class ProjectHooks:
     def after_context_created(self, context) -> None:
         try:
             params = validate_params(context.params)
-        except ConfigError as exc:
+            check_devices(params)
+        except (ConfigError, DeviceError) as exc:
             raise InvalidParameters(str(exc)) from None
         project = Path(context.project_path)
         self._run_info = run_info(project, context.env or "local", params.synthetic_data)

@@ -41,8 +41,11 @@ def _column(column: str, categories: bool) -> pa.Column:
         dtype, checks = "float64", [WHOLE, pa.Check.in_range(*BOUNDS[column])]
     elif column == LABEL:
         dtype, checks = "str", [pa.Check.isin(LABEL_VALUES)]
+    elif column in INTEGER_CODED:  # codes such as 38.7 fail instead of truncating to 38
+        dtype, checks = "float64", [WHOLE]
+        checks += [pa.Check.isin(CATEGORIES[column])] if categories else []
     else:
-        dtype = "int64" if column in INTEGER_CODED else "str"
+        dtype = "str"
         checks = [pa.Check.isin(CATEGORIES[column])] if categories else []
     return pa.Column(dtype, checks=checks, coerce=True, nullable=False)
 
@@ -59,8 +62,9 @@ SCORING_SCHEMA = census_schema(categories=False)  # unseen categories go to the 
 
 
 def typed(table: pd.DataFrame) -> pd.DataFrame:
-    """A validated table with its whole-number columns as ``int64``."""
-    return table.astype({c: "int64" for c in BOUNDS if c in table.columns})
+    """A validated table with its whole-number columns (numbers and codes) as ``int64``."""
+    whole = [*BOUNDS, *INTEGER_CODED]
+    return table.astype({c: "int64" for c in whole if c in table.columns})
 
 
 def failure_cases(exc: pa.errors.SchemaErrors) -> pd.DataFrame:

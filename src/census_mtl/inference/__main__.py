@@ -11,7 +11,7 @@ from census_mtl.config import validate
 from census_mtl.config.project import Predict
 from census_mtl.errors import ProjectError
 from census_mtl.inference.export import export_boosters, export_onnx
-from census_mtl.inference.reading import read_lines
+from census_mtl.inference.reading import MAX_LINE_CHARS, read_lines
 from census_mtl.inference.scoring import score_file
 from census_mtl.models.artifact import load_artifact, resolve_model_file
 
@@ -23,6 +23,12 @@ def _run(value: str) -> str | int:
     if value == "best" or value.isdigit():
         return value if value == "best" else int(value)
     raise argparse.ArgumentTypeError(f"{value!r}: 'best' or a trained seed (a whole number)")
+
+
+def _positive(value: str) -> int:
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"{value!r}: a whole number of at least 1")
 
 
 def _common(command: argparse.ArgumentParser) -> None:
@@ -41,7 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("input", type=Path, help="42 fields per line, or 41 without the label")
     score.add_argument("--out", type=Path, required=True, help="CSV of line and p_<task>")
     _common(score)
-    score.add_argument("--chunksize", type=int, default=100_000, help="lines read at a time")
+    score.add_argument("--chunksize", type=_positive, default=100_000, help="lines read at a time")
+    score.add_argument(
+        "--max-line-chars",
+        type=_positive,
+        default=MAX_LINE_CHARS,
+        help="longer lines are reported and skipped, never held in memory",
+    )
     score.add_argument(
         "--batch-size", type=int, default=Predict().batch_size, help="rows per forward pass"
     )
@@ -60,8 +72,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_paths(args: argparse.Namespace) -> None:
+    """Refuse an input that is not a file and an output that is a folder, before any work."""
+    if not args.input.is_file():
+        problem = "is a folder" if args.input.is_dir() else "does not exist"
+        raise ProjectError(f"{args.input} {problem}: give a census-format file to score")
+    for path in (args.out, args.bad_rows):
+        if path is not None and path.is_dir():
+            raise ProjectError(f"{path} is a folder: give the path of a CSV file to write")
+
+
 def _score(args: argparse.Namespace, model, settings: Predict) -> str:
-    chunks = read_lines(args.input, args.chunksize)
+    chunks = read_lines(args.input, args.chunksize, args.max_line_chars)
     bad_path = args.bad_rows or args.out.with_name(f"{args.out.stem}.bad_rows.csv")
     scored, bad_rows = score_file(chunks, model, settings)
     for frame, path in ((scored, args.out), (bad_rows, bad_path)):
@@ -78,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     run = args.run
     try:
+        if args.command == "score":
+            _check_paths(args)
+        elif args.out.is_dir():
+            raise ProjectError(f"{args.out} is a folder: give the path of the file to write")
         model = load_artifact(resolve_model_file(args.model, args.models_dir))
         if args.command == "export" and model.is_network:
             print(export_onnx(model, args.out, model.run_index(run)))

@@ -2,11 +2,14 @@
 
 Each line is split on commas first: a line with the wrong number of fields is reported
 (line number, field count) and skipped instead of aborting the whole read, as pandas would.
-The rest of each chunk is parsed as UCI's format, indexed by its line numbers in the file.
+A line longer than ``max_line_chars`` is reported and skipped without being held in memory,
+and quotes are ordinary characters (UCI's format has none). The rest of each chunk is parsed
+as UCI's format, indexed by its line numbers in the file.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 from collections.abc import Iterator
@@ -25,7 +28,9 @@ CSV_ARGS = {
     "skipinitialspace": True,
     "keep_default_na": False,
     "na_values": [""],
+    "quoting": csv.QUOTE_NONE,  # a stray quote is a bad value of its row, not a parse error
 }
+MAX_LINE_CHARS = 10_000  # a census line has about 500 characters
 
 
 def _open(path: Path):
@@ -49,16 +54,40 @@ def _bad_line(number: int, line: str, count: int, width: int | None) -> dict:
     return {"line": number, "column": "", "value": line.strip()[:60], "problem": problem}
 
 
-def read_lines(path: Path, chunksize: int) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
-    """For each chunk: its parsed rows (index: line number) and the lines with a bad field count.
+def _bounded(f, limit: int) -> Iterator[tuple[str, bool]]:
+    """Each line of ``f`` and whether it is longer than ``limit`` characters; a long line is
+    read past in pieces of ``limit`` and only its start is kept."""
+    while line := f.readline(limit + 1):
+        if len(line) <= limit or line.endswith("\n"):
+            yield line, False
+            continue
+        while (rest := f.readline(limit + 1)) and not rest.endswith("\n"):
+            pass
+        yield line[:60], True
+
+
+def _too_long(number: int, start: str, limit: int) -> dict:
+    problem = f"longer than {limit:,} characters"
+    return {"line": number, "column": "", "value": start, "problem": problem}
+
+
+def read_lines(
+    path: Path, chunksize: int, max_line_chars: int = MAX_LINE_CHARS
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """For each chunk: its parsed rows (index: line number) and the lines with a bad field count
+    or over ``max_line_chars`` characters.
 
     The first line with 42 or 41 fields sets the width that every other line must have.
     """
     width, first = None, 1
     with _open(path) as f:
-        for chunk in iter(lambda: list(islice(f, chunksize)), []):
+        lines = _bounded(f, max_line_chars)
+        for chunk in iter(lambda: list(islice(lines, chunksize)), []):
             good, numbers, bad = [], [], []
-            for number, line in enumerate(chunk, start=first):
+            for number, (line, too_long) in enumerate(chunk, start=first):
+                if too_long:
+                    bad.append(_too_long(number, line, max_line_chars))
+                    continue
                 if not line.strip():
                     continue
                 count = line.count(",") + 1

@@ -26,9 +26,11 @@ from census_mtl.models import ModelArtifact
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def spreadsheet_safe(value: str) -> str:
-    """``value`` with a leading ``'`` where a spreadsheet would read it as a formula."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+def spreadsheet_safe(value: object) -> str:
+    """``value`` as text (a missing one empty), with a leading ``'`` where a spreadsheet would
+    read it as a formula."""
+    text = "" if pd.isna(value) else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 class ScoringError(ProjectError, ValueError):
@@ -74,7 +76,8 @@ def score_file(
     settings: Predict,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every chunk scored: the probabilities and the bad-row report, each as one table."""
-    scored, bad = [], [pd.DataFrame(columns=BAD_ROW_COLUMNS)]
+    scored = [pd.DataFrame(columns=["line", *output_names(model.tasks, model.types)])]
+    bad = [pd.DataFrame(columns=BAD_ROW_COLUMNS)]
     for predictions, bad_rows in score_chunks(chunks, model, settings):
         scored.append(predictions)
         bad.append(bad_rows)
@@ -100,12 +103,13 @@ def score_chunks(
     for rows, bad_lines in chunks:
         valid, bad_values = check_rows(rows)
         bad = pd.concat([bad_lines, bad_values]) if len(bad_lines) else bad_values
-        bad = bad.assign(value=bad["value"].astype(str).map(spreadsheet_safe))
+        bad = bad.assign(value=bad["value"].map(spreadsheet_safe))
         if len(bad) and settings.on_bad_rows == "fail":
             _fail_on(bad)
-        x = torch.from_numpy(encode(model.encoder, valid).to_numpy(copy=True))
-        probs = predictor(x, settings.batch_size).numpy()
         scored = pd.DataFrame({"line": valid.index.to_numpy()})
-        for i, name in enumerate(output_names(model.tasks, model.types)):
-            scored[name] = probs[:, i]
+        if len(valid):  # a chunk may hold no valid row
+            x = torch.from_numpy(encode(model.encoder, valid).to_numpy(copy=True))
+            probs = predictor(x, settings.batch_size).numpy()
+            for i, name in enumerate(output_names(model.tasks, model.types)):
+                scored[name] = probs[:, i]
         yield scored, bad.sort_values("line", kind="stable").reset_index(drop=True)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import torch
 
+from census_mtl.errors import ProjectError
+
 DEVICE_CHOICES = "'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:N' or 'mps'"
 
 
+class DeviceError(ProjectError, ValueError):
+    """A device that is unknown or not on this machine."""
+
+
 def resolve_device(setting: str) -> torch.device:
-    """The device for ``setting``; an unknown or unavailable one raises ``ValueError``."""
+    """The device for ``setting``; an unknown or unavailable one raises ``DeviceError``."""
     setting = str(setting).strip().lower()
     if setting == "auto":
         if torch.cuda.is_available():
@@ -20,25 +26,25 @@ def resolve_device(setting: str) -> torch.device:
         return torch.device("cpu")
     if setting == "mps":
         if not torch.backends.mps.is_available():
-            raise ValueError("device 'mps' is not available on this machine; use 'auto' or 'cpu'.")
+            raise DeviceError("device 'mps' is not available on this machine; use 'auto' or 'cpu'.")
         return torch.device("mps")
     kind, _, index = setting.partition(":")
     if kind == "cuda" and (not index or index.isdigit()):
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if int(index or 0) >= count:
-            raise ValueError(
+            raise DeviceError(
                 f"device {setting!r} is not available: this machine has {count} CUDA device(s); "
                 "use 'auto' or 'cpu'."
             )
         return torch.device(setting)
-    raise ValueError(f"unknown device {setting!r}; allowed: {DEVICE_CHOICES}.")
+    raise DeviceError(f"unknown device {setting!r}; allowed: {DEVICE_CHOICES}.")
 
 
 def set_threads(num_threads: int | None) -> None:
     """Limit torch's intra-op CPU threads (``None`` keeps torch's default)."""
     if num_threads is not None:
         if not isinstance(num_threads, int) or num_threads < 1:
-            raise ValueError(
+            raise DeviceError(
                 f"num_threads must be a positive integer or null, got {num_threads!r}."
             )
         torch.set_num_threads(num_threads)
