@@ -164,6 +164,12 @@ class Tuning(Settings):
         60, ge=1, description="seconds without heartbeat after which a trial's worker is dead"
     )
     retries: int = Field(1, ge=0, description="times a dead worker's trial is run again")
+    storage_patience: int = Field(
+        120,
+        ge=0,
+        description="seconds a lost database connection is retried (with backoff) before the "
+        "worker stops with one error line",
+    )
 
     @field_validator("objective")
     @classmethod

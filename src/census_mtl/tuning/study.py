@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import sqlalchemy
 import sqlalchemy.exc
 from optuna.exceptions import StorageInternalError
 from optuna.samplers import RandomSampler
@@ -23,7 +24,7 @@ from optuna.trial import FrozenTrial
 
 from census_mtl.config.tuning import Pruner, Tuning
 from census_mtl.tuning.journal import HeartbeatJournalStorage
-from census_mtl.tuning.workers import is_duplicate, quiet_optuna
+from census_mtl.tuning.workers import LOST_CONNECTION, is_duplicate, quiet_optuna
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,24 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
         self._explore = is_duplicate(trial)
 
 
+class PatientRDBStorage(RDBStorage):
+    """``RDBStorage`` whose heartbeat thread outlives a database restart: a beat that cannot
+    reach the database is skipped (the worker's own steps wait for it, ``Patience``)."""
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        try:
+            super().record_heartbeat(trial_id)
+        except LOST_CONNECTION as exc:
+            logger.warning("Heartbeat of trial id %d skipped: %s", trial_id, type(exc).__name__)
+
+
+def database_name(url: str) -> str:
+    """The storage URL without its password, to name the database in messages."""
+    if url.startswith("journal:"):
+        return url
+    return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+
+
 def make_storage(settings: Tuning) -> optuna.storages.BaseStorage:
     """The study's storage with heartbeats: a SQLAlchemy URL or ``journal:<file>``."""
     url = settings.storage
@@ -89,7 +108,7 @@ def make_storage(settings: Tuning) -> optuna.storages.BaseStorage:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             engine["connect_args"] = {"timeout": 60}  # concurrent writers wait instead of failing
-        return RDBStorage(url, engine_kwargs=engine, **beat)
+        return PatientRDBStorage(url, engine_kwargs=engine, **beat)
 
 
 def make_pruner(spec: Pruner) -> optuna.pruners.BasePruner:

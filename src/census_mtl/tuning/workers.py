@@ -21,9 +21,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import optuna
-from optuna.exceptions import ExperimentalWarning
+import sqlalchemy
+from optuna.exceptions import ExperimentalWarning, StorageInternalError
 from optuna.trial import FrozenTrial, TrialState
 
+from census_mtl.errors import ProjectError, first_line
 from census_mtl.tuning.optuna_api import (
     get_heartbeat_thread,
     is_heartbeat_enabled,
@@ -132,6 +134,47 @@ def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
     return trial.number
 
 
+# What a database that restarts or drops the connection raises through SQLAlchemy and Optuna.
+LOST_CONNECTION = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    StorageInternalError,
+)
+
+
+class StorageLostError(ProjectError, ConnectionError):
+    """The study's database stayed unreachable for longer than ``tuning.storage_patience``."""
+
+
+class Patience:
+    """Retries a step of the study while its database is unreachable: waits 0.5, 1, 2, ...
+    (at most 10) seconds between tries, for ``seconds`` in all, then one error line."""
+
+    def __init__(self, seconds: float, database: str) -> None:
+        self.seconds, self.database = seconds, database
+
+    def __call__(self, step: Callable[[], Any]) -> Any:
+        delay, deadline = 0.5, time.monotonic() + self.seconds
+        while True:
+            try:
+                return step()
+            except LOST_CONNECTION as exc:
+                if time.monotonic() + delay > deadline:
+                    raise StorageLostError(
+                        f"tuning database {self.database} unreachable for over "
+                        f"{self.seconds:g} s (tuning.storage_patience): {first_line(exc)}; its "
+                        "finished trials are kept, rerun to go on"
+                    ) from None
+                logger.warning(
+                    "Tuning database %s unreachable (%s); trying again in %.1f s.",
+                    self.database,
+                    type(exc).__name__,
+                    delay,
+                )
+                time.sleep(delay)
+                delay = min(2 * delay, 10.0)
+
+
 def run_study(
     study: optuna.Study,
     draw: Callable[[optuna.Trial], Any],
@@ -139,25 +182,28 @@ def run_study(
     n_trials: int | None,
     timeout: float | None,
     poll: float = 1.0,
+    patience: Patience | None = None,
 ) -> list[int]:
     """Run trials until the study holds ``n_trials`` finished ones or ``timeout`` seconds pass.
 
     ``draw`` suggests a configuration; ``evaluate`` trains it. While other workers' running
-    trials would fill the study, wait (their worker may die, and its trial run again).
-    Returns the numbers of the trials this call evaluated.
+    trials would fill the study, wait (their worker may die, and its trial run again). A lost
+    database connection is retried as ``patience`` says (a trial it interrupted is failed as
+    stale and run again). Returns the numbers of the trials this call evaluated.
     """
+    patience = patience or Patience(0, "of the study")
     deadline = None if timeout is None else time.monotonic() + timeout
     ran: list[int] = []
     skipped_in_a_row = 0
     while deadline is None or time.monotonic() < deadline:
-        finished, running = _counts(study)
+        finished, running = patience(lambda: _counts(study))
         if n_trials is not None and finished >= n_trials:
             break
         if n_trials is not None and finished + running >= n_trials:
             time.sleep(poll)
-            _fail_stale(study)
+            patience(lambda: _fail_stale(study))
             continue
-        number = _run_one(study, draw, evaluate, n_trials)
+        number = patience(lambda: _run_one(study, draw, evaluate, n_trials))
         skipped_in_a_row = 0 if number is not None else skipped_in_a_row + 1
         ran += [] if number is None else [number]
         if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:

@@ -29,8 +29,8 @@ from census_mtl.training.data import ModelInput, training_inputs
 from census_mtl.training.gbdt import fit_gbdt
 from census_mtl.training.loop import fit, score_key
 from census_mtl.tuning.space import sample
-from census_mtl.tuning.study import open_study
-from census_mtl.tuning.workers import run_study
+from census_mtl.tuning.study import database_name, open_study
+from census_mtl.tuning.workers import Patience, run_study
 
 logger = logging.getLogger(__name__)
 
@@ -162,9 +162,15 @@ def tune_model(
     validate(SearchSpace, search_space, f"tuning_spaces.{name}")
     trial_training = merge_settings(training_defaults, training, settings.trial_training)
     objective = TrialObjective(model, trial_training, search_space, settings, data)
-    study = open_study(f"{name}-{settings.objective}", settings, data.tasks)
+    patience = Patience(settings.storage_patience, database_name(settings.storage))
+    study = patience(lambda: open_study(f"{name}-{settings.objective}", settings, data.tasks))
     ran = run_study(
-        study, objective.configuration, objective.evaluate, settings.n_trials, settings.timeout
+        study,
+        objective.configuration,
+        objective.evaluate,
+        settings.n_trials,
+        settings.timeout,
+        patience=patience,
     )
     logger.info("Study %r: this run finished trials %s.", study.study_name, ran)
     best = best_trial(study)
