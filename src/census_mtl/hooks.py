@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from kedro.framework.hooks import hook_impl
 
+from census_mtl.atomic import remove_stale_parts
 from census_mtl.config import ConfigError, validate_params
 from census_mtl.config.network import MODELS
 from census_mtl.data.fetch import checksum_path
@@ -53,6 +54,8 @@ class ProjectHooks:
         except (ConfigError, DeviceError) as exc:
             raise InvalidParameters(str(exc)) from None
         project = Path(context.project_path)
+        for stale in remove_stale_parts(project / "data"):
+            logger.info("Removed %s, left by a writer that was stopped.", stale)
         self._run_info = run_info(project, context.env or "local", params.synthetic_data)
         spec = params.synthetic_data
         if spec is None:

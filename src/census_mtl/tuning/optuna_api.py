@@ -1,9 +1,10 @@
 """Every Optuna internal the project relies on, in one place (written against Optuna 5.0).
 
 Optuna has no public API for a trial's storage id, a study's storage, the line a study logs
-for a finished trial, or the heartbeat machinery that ``RDBStorage`` uses (which the journal
-storage here implements too). ``tests/tuning/test_optuna_api.py`` checks each against the
-installed Optuna, so an upgrade that changes one fails there, not in a distributed study.
+for a finished trial, the heartbeat machinery that ``RDBStorage`` uses (which the journal
+storage here implements too), or the journal file's lock context.
+``tests/tuning/test_optuna_api.py`` checks each against the installed Optuna, so an upgrade
+that changes one fails there, not in a distributed study.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import optuna
 from optuna.storages import BaseStorage
 from optuna.storages._heartbeat import BaseHeartbeat, get_heartbeat_thread, is_heartbeat_enabled
+from optuna.storages.journal._file import get_lock_file
 from optuna.trial import FrozenTrial
 
 __all__ = [
     "BaseHeartbeat",
     "get_heartbeat_thread",
+    "get_lock_file",
     "is_heartbeat_enabled",
     "log_completed",
     "storage_of",
