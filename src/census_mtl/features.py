@@ -8,6 +8,7 @@ mostly-zero one-hot vector (see ``census_mtl.models.inputs``).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -100,13 +101,20 @@ class FeatureEncoder:
                 "`kedro run --pipelines preprocess` to write data/04_feature/preprocessor.json."
             )
         try:
-            return cls(
+            encoder = cls(
                 {c: (float(m), float(s)) for c, (m, s) in data["numeric"].items()},
                 {c: list(v) for c, v in data["categories"].items()},
                 {c: [float(e) for e in v] for c, v in data["bins"].items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise EncoderError(f"damaged preprocessor ({type(exc).__name__}: {exc}).") from None
+        for column, (mean, scale) in encoder.numeric.items():
+            if not (math.isfinite(mean) and math.isfinite(scale) and scale > 0):
+                raise EncoderError(
+                    f"damaged preprocessor: column {column!r} has mean {mean} and scale {scale} "
+                    "(a finite mean and a positive scale are needed)."
+                )
+        return encoder
 
     @property
     def columns(self) -> list[str]:

@@ -22,18 +22,15 @@ import torch
 from census_mtl.atomic import atomic_path
 from census_mtl.config import NETWORKS, ModelParams
 from census_mtl.config.training import INFERENCE_BATCH
-from census_mtl.errors import ProjectError, first_line
+from census_mtl.errors import first_line
 from census_mtl.features import EncoderError, FeatureEncoder, layout_of
-from census_mtl.models.gbdt import BoostedTrees
+from census_mtl.models.checks import ArtifactError, check_archive, check_booster, check_weights
+from census_mtl.models.gbdt import BoostedTrees, tree_columns
 from census_mtl.models.inputs import FeatureLayout
 from census_mtl.models.prediction import predict
 from census_mtl.models.registry import build_model, model_params
 
 FORMAT = "census-mtl model v2"  # v2: the encoder inside
-
-
-class ArtifactError(ProjectError, ValueError):
-    """A file is not a model of this project, or not one this version can read."""
 
 
 def check_encoder(encoder: FeatureEncoder, layout: FeatureLayout) -> None:
@@ -185,7 +182,24 @@ class ModelArtifact:
         layout = FeatureLayout.from_dict(meta["layout"])
         types = tuple(meta.get("task_types", ()))  # absent in files of binary-only versions
         spaces = dict(meta.get("spaces", {}))  # absent in files of versions without funnels
-        return cls(params, tuple(meta["tasks"]), encoder, layout, runs, types, spaces)
+        artifact = cls(params, tuple(meta["tasks"]), encoder, layout, runs, types, spaces)
+        artifact.check_runs()
+        return artifact
+
+    def check_runs(self) -> None:
+        """Every run holds what the declared model needs, checked before any of it is used:
+        the network's weights (names, shapes, dtypes, finite) or well-formed boosters."""
+        if self.is_network:
+            network = build_model(
+                self.params.name, self.layout, list(self.tasks), self.params, self.types
+            )
+            for run in self.runs:
+                check_weights(run.state_dict, network.state_dict())
+            return
+        features = len(tree_columns(self.layout)[0])
+        for run in self.runs:
+            for task in self.tasks:
+                check_booster(run.boosters.get(task, ""), features)
 
 
 def _of_run(items: Mapping[str, object], run: int) -> dict:
@@ -230,7 +244,10 @@ def load_artifact(path: Path) -> ModelArtifact:
             else f"{path}: not a census-mtl model file (not a torch.save archive)."
         )
     try:
+        check_archive(path)
         payload = torch.load(path, map_location="cpu", weights_only=True)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{path}: {exc}") from None
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, KeyError) as exc:
         raise ArtifactError(f"{path}: not a census-mtl model file ({first_line(exc)}).") from None
     try:

@@ -18,6 +18,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from census_mtl.config.training import Optimizer, Schedule, Training
+from census_mtl.errors import ProjectError
 from census_mtl.metrics import score_name, validation_scores
 from census_mtl.models.prediction import predict, task_types
 from census_mtl.models.registry import standardise_outputs
@@ -61,6 +62,20 @@ class Progress:
         self.bad_epochs += 1
         self.stopped = self.bad_epochs >= patience
         return False
+
+
+class NonFiniteWeightsError(ProjectError, ArithmeticError):
+    """Weights that are NaN or infinite: never saved as a checkpoint or model, never resumed."""
+
+
+def check_finite(state: dict[str, torch.Tensor], what: str) -> None:
+    """Raise ``NonFiniteWeightsError`` naming ``what`` if a floating weight is not finite."""
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise NonFiniteWeightsError(
+            f"{what}: weights {', '.join(bad[:3])}{' …' if len(bad) > 3 else ''} are NaN or "
+            "infinite (the loss diverged: lower the learning rate); nothing was saved from them"
+        )
 
 
 def _clone(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -226,6 +241,7 @@ class _Run:
                 hook,
             )
         seconds = time.perf_counter() - started
+        check_finite(self.model.state_dict(), f"seed {self.seed} after epoch {progress.epoch}")
         probs = predict(self.scored, validation.x, settings.eval_batch_size)
         scores = validation_scores(validation.y, probs, model.tasks, self.types)
         row = history_row(progress.epoch, seconds, losses, scores, self.types)
@@ -249,6 +265,8 @@ class _Run:
         }
 
     def restore(self, saved: dict) -> None:
+        for key in ("model", "best_model"):
+            check_finite(saved[key], f"the checkpoint of seed {self.seed} ({key})")
         self.model.load_state_dict(saved["model"])
         (self.fused or self.optimizer).load_state_dict(saved["optimizer"])
         self.generator.set_state(saved["generator"])

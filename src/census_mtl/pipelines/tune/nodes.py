@@ -27,7 +27,7 @@ from census_mtl.models import build_model
 from census_mtl.models.registry import model_params
 from census_mtl.training.data import ModelInput, training_inputs
 from census_mtl.training.gbdt import fit_gbdt
-from census_mtl.training.loop import fit, score_key
+from census_mtl.training.loop import NonFiniteWeightsError, fit, score_key
 from census_mtl.tuning.space import sample
 from census_mtl.tuning.study import database_name, open_study
 from census_mtl.tuning.workers import Patience, run_study
@@ -72,7 +72,10 @@ class TrialObjective:
         torch.manual_seed(seed)
         network = build_model(params.name, data.layout, tasks, params, data.types, data.spaces)
         report = functools.partial(self._report, trial)
-        result = fit(network, data.train, data.validation, settings, seed, on_epoch_end=report)
+        try:
+            result = fit(network, data.train, data.validation, settings, seed, on_epoch_end=report)
+        except NonFiniteWeightsError as exc:  # a diverging configuration, not a broken worker
+            raise optuna.TrialPruned(f"diverged: {exc}") from None
         trial.set_user_attr("best_epoch", result.best_epoch)
         best = result.history[result.best_epoch - 1]
         return {t: best[f"val_auc_{t}"] for t in tasks}
