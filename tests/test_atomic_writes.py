@@ -15,7 +15,14 @@ import pytest
 from census_mtl.atomic import DiskFullError, remove_stale_parts
 from census_mtl.cli import expected_cause
 from census_mtl.datasets.atomic import CSVDataset, JSONDataset, TextDataset
+from census_mtl.models import ModelArtifact, TrainedRun, build_model
+from census_mtl.models.artifact import save_artifact
+from census_mtl.models.registry import model_params
+from census_mtl.training.checkpoints import Checkpoints
 from census_mtl.tuning.journal import HeartbeatJournalStorage
+from tests.models.test_networks import ENCODER, LAYOUT
+
+BIG = {"name": "share_bottom", "bottom_hidden_units": [512, 512]}
 
 KILLED_WRITER = """
 import sys, pandas as pd
@@ -91,3 +98,18 @@ def test_a_journal_cut_mid_line_keeps_working(tmp_path):
         study().optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
     assert len(study().trials) == 4
     assert path.read_bytes().endswith(b"\n")
+
+
+def test_a_full_disk_while_saving_a_model_is_one_line(small_disk):
+    network = build_model("share_bottom", LAYOUT, ["a", "b"], BIG)  # about 1 MB of weights
+    run = TrainedRun(1, 1, 1, 0.1, {"a": 0.6, "b": 0.6}, network.state_dict())
+    artifact = ModelArtifact(model_params("share_bottom", BIG), ("a", "b"), ENCODER, LAYOUT, (run,))
+    path = small_disk / "model.pt"
+    path.write_bytes(b"previous")
+    with pytest.raises(DiskFullError, match=r"model\.pt: no space left on device"):
+        save_artifact(artifact, path)
+    checkpoints = Checkpoints(small_disk)
+    with pytest.raises(DiskFullError, match=r"last-seed1\.pt: no space left on device"):
+        checkpoints.save(1, {"model": network.state_dict()})
+    assert path.read_bytes() == b"previous"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["model.pt"]

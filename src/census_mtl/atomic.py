@@ -47,6 +47,12 @@ def atomic_path(path: Path) -> Iterator[Path]:
         part.unlink(missing_ok=True)
 
 
+def write_bytes(path: Path, data: bytes | memoryview) -> None:
+    """``path`` holds ``data``, written atomically; a full disk is a ``DiskFullError``."""
+    with atomic_path(path) as part:
+        part.write_bytes(data)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

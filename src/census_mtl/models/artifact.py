@@ -9,6 +9,7 @@ LightGBM text (no class of the project inside), which ``ModelArtifactDataset`` s
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 import zipfile
@@ -19,7 +20,7 @@ from typing import Literal
 
 import torch
 
-from census_mtl.atomic import atomic_path
+from census_mtl.atomic import write_bytes
 from census_mtl.config import NETWORKS, ModelParams
 from census_mtl.config.training import INFERENCE_BATCH
 from census_mtl.errors import first_line
@@ -257,6 +258,11 @@ def load_artifact(path: Path) -> ModelArtifact:
 
 
 def save_artifact(artifact: ModelArtifact, path: Path) -> None:
-    """Write ``artifact`` to ``path`` atomically (a kill leaves the previous file whole)."""
-    with atomic_path(path) as part:
-        torch.save(artifact.to_payload(), part)
+    """Write ``artifact`` to ``path`` atomically (a kill leaves the previous file whole).
+
+    The archive is built in memory and written with Python's own file writes, so that a full
+    disk is an ``OSError`` (one ``DiskFullError`` line), not torch's C++ ``enforce fail``.
+    """
+    buffer = io.BytesIO()
+    torch.save(artifact.to_payload(), buffer)
+    write_bytes(path, buffer.getbuffer())

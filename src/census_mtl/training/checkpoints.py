@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import pickle
 import zipfile
@@ -10,7 +11,7 @@ from typing import Any
 
 import torch
 
-from census_mtl.atomic import atomic_path
+from census_mtl.atomic import write_bytes
 from census_mtl.errors import first_line
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,10 @@ class Checkpoints:
         return self.folder / f"last-seed{seed}.pt"
 
     def save(self, seed: int, payload: dict[str, Any]) -> None:
-        with atomic_path(self.path(seed)) as part:
-            torch.save(payload, part)
+        """Write atomically; built in memory first, so that a full disk is one clear error."""
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)
+        write_bytes(self.path(seed), buffer.getbuffer())
 
     def load(self, seed: int, fingerprint: str, device: torch.device) -> dict[str, Any] | None:
         """The seed's checkpoint if it exists and matches ``fingerprint``, else ``None``."""
