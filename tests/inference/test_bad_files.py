@@ -119,3 +119,19 @@ def test_the_cli_refuses_bad_paths_and_options_in_one_line(tmp_path, lines, caps
             inference_cli(["score", str(tmp_path / "in.csv"), "--out", "o.csv", option, "0"])
         assert exit_.value.code == 2
         assert "a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_a_missing_predict_input_is_one_line_through_kedro(tmp_path):
+    from kedro.io import DataCatalog
+
+    from census_mtl.cli import expected_cause
+    from census_mtl.datasets.lines import CensusLinesDataset
+
+    catalog = DataCatalog({"predict_input": CensusLinesDataset(str(tmp_path / "none.csv"))})
+    with pytest.raises(Exception) as caught:
+        catalog.load("predict_input")
+    cause = expected_cause(caught.value)
+    assert str(cause) == (
+        f"{tmp_path / 'none.csv'} does not exist: give a census-format file to score "
+        "(--params predict_input=PATH)"
+    )
