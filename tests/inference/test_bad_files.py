@@ -9,9 +9,9 @@ import tracemalloc
 import pandas as pd
 import pytest
 
-from census_mtl.config.project import Predict
+from census_mtl.config.project import Predict, Task
 from census_mtl.data.validation import RawDataError, validate_census
-from census_mtl.features import FeatureEncoder
+from census_mtl.features import FeatureEncoder, make_labels
 from census_mtl.inference.__main__ import main as inference_cli
 from census_mtl.inference.reading import read_lines
 from census_mtl.inference.scoring import score_file
@@ -135,3 +135,16 @@ def test_a_missing_predict_input_is_one_line_through_kedro(tmp_path):
         f"{tmp_path / 'none.csv'} does not exist: give a census-format file to score "
         "(--params predict_input=PATH)"
     )
+
+
+def test_an_empty_label_is_a_missing_one_at_ingest_and_is_not_needed_to_score(
+    tmp_path, lines, census_test
+):
+    scored, bad = _score(tmp_path, _with(lines[0], 41, "") + lines[1])
+    assert scored["line"].tolist() == [1, 2] and bad.empty
+    raw = census_test.head(3).astype(object)
+    raw.iloc[1, 41] = float("nan")  # an empty last field, as pandas reads it
+    table = validate_census(raw.set_axis(range(42), axis=1), "train.gz")
+    assert table["income_50k"].isna().tolist() == [False, True, False]
+    labels = make_labels(table, {"income": Task(column="income_50k", positive=["50000+."])})
+    assert labels["y__income"].isna().tolist() == [False, True, False]

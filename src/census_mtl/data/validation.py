@@ -47,7 +47,8 @@ def _column(column: str, categories: bool) -> pa.Column:
     else:
         dtype = "str"
         checks = [pa.Check.isin(CATEGORIES[column])] if categories else []
-    return pa.Column(dtype, checks=checks, coerce=True, nullable=False)
+    # An empty label is a missing one: that row's income task is unlabelled (masked).
+    return pa.Column(dtype, checks=checks, coerce=True, nullable=column == LABEL)
 
 
 def census_schema(categories: bool = True) -> pa.DataFrameSchema:
