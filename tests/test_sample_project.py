@@ -231,7 +231,7 @@ def test_onnx_export_without_the_extra_says_what_to_install(sample_project, monk
     argv = ["export", "--model", "ple", "--models-dir", models, "--out", "ple.onnx"]
     assert inference_cli(argv) == 1
     assert capsys.readouterr().err == (
-        "error: export: ONNX export needs onnxscript: pip install -e '.[export]' "
+        "Error: export: ONNX export needs onnxscript: pip install -e '.[export]' "
         "(make install-dev installs it too)\n"
     )
 

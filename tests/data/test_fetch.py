@@ -102,7 +102,7 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     code = main(["fetch", "--raw-dir", str(tmp_path), "--url", _closed_port_url()])
     assert code == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: census-income.data.gz is not in") and err.count("\n") == 1
+    assert err.startswith("Error: census-income.data.gz is not in") and err.count("\n") == 1
 
 
 def test_cli_writes_synthetic_files(tmp_path):

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             paths = fetch(args.raw_dir, args.source, args.url)
         except FetchError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"Error: {exc}", file=sys.stderr)
             return 1
     print("\n".join(map(str, paths)))
     return 0

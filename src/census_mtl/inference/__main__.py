@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         options = {"run": run, "on_bad_rows": args.on_bad_rows, "batch_size": args.batch_size}
         print(_score(args, model, validate(Predict, options, "")))
     except ProjectError as exc:
-        print(f"error: {args.command}: {exc}", file=sys.stderr)
+        print(f"Error: {args.command}: {exc}", file=sys.stderr)
         return 1
     return 0
 
