@@ -15,24 +15,19 @@ from tests.models.test_networks import ENCODER, LAYOUT, PARAMS, TASKS, make
 
 # Re-save the model, but stop (to be killed) after half of the new file is written.
 SLOW_WRITER = """
-import io, sys, time
+import sys, time
 from pathlib import Path
-import torch
-from census_mtl.models.artifact import load_artifact, save_artifact
+import census_mtl.models.artifact as artifact
+from census_mtl.atomic import atomic_path
 
-real_save = torch.save
+def half_then_stall(path, data):
+    with atomic_path(path) as part:
+        part.write_bytes(bytes(data)[: len(data) // 2])
+        Path(sys.argv[2]).write_text("half written")
+        time.sleep(120)
 
-def half_then_stall(obj, f):
-    buffer = io.BytesIO()
-    real_save(obj, buffer)
-    with open(f, "wb") as out:
-        out.write(buffer.getvalue()[: buffer.tell() // 2])
-        out.flush()
-    Path(sys.argv[2]).write_text("half written")
-    time.sleep(120)
-
-torch.save = half_then_stall
-save_artifact(load_artifact(Path(sys.argv[1])), Path(sys.argv[1]))
+artifact.write_bytes = half_then_stall
+artifact.save_artifact(artifact.load_artifact(Path(sys.argv[1])), Path(sys.argv[1]))
 """
 
 
