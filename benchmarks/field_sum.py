@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from census_mtl.models.field_sum import one_hot_rows, scatter_rows, training_field_sum
+from census_mtl.ops.field_sum import one_hot_rows, scatter_rows, training_field_sum
 
 Way = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 

@@ -35,9 +35,8 @@ from train_speed import OUR_NETWORKS
 from census_mtl.config import Training
 from census_mtl.models import FeatureLayout, build_model
 from census_mtl.training.data import TensorData, to_tensors
-from census_mtl.training.fused import FusedStep
-from census_mtl.training.loop import make_optimizer, train_epoch
 from census_mtl.training.loss import MultiTaskLoss
+from census_mtl.training.step import make_step
 
 TASKS = ["income", "marital"]
 
@@ -72,15 +71,13 @@ def timed(run, rows: torch.Tensor) -> float:
 def epoch_function(
     args: argparse.Namespace, train: TensorData, layout: FeatureLayout, compiled: bool
 ):
-    """``run(order)``: one pass over the rows of ``order`` in batches of ``args.batch``."""
+    """``run(order)``: one pass over the rows of ``order`` in batches of ``args.batch``, by the
+    reference step (``torch.optim``) or, ``compiled``, the fused step."""
     net, settings = network_and_settings(args.model, args.network, layout)
     loss = MultiTaskLoss(TASKS, settings.loss, ["binary", "binary"])
-    rate = settings.optimizer.learning_rate
-    if compiled:
-        fused = FusedStep(net, loss, settings.optimizer, settings.ema_decay)
-        return lambda order: fused.epoch(train, order, args.batch, lambda _: rate)
-    optimizer = make_optimizer(net, settings.optimizer)
-    return lambda order: train_epoch(net, train, order, args.batch, loss, optimizer, "", None)
+    settings = settings.model_copy(update={"batch_size": args.batch, "compile": compiled})
+    step = make_step(net, loss, settings, len(train))
+    return lambda order: step.epoch(train, order)
 
 
 def alternate(

@@ -9,6 +9,8 @@ from census_mtl.training import loop
 from census_mtl.training.checkpoints import Checkpoints
 from census_mtl.training.data import TensorData
 from census_mtl.training.loop import fit
+from census_mtl.training.loss import MultiTaskLoss
+from census_mtl.training.step import EagerStep, schedule_factor
 
 LAYOUT = FeatureLayout.unnamed(2, (3, 4))
 PARAMS = {
@@ -32,13 +34,13 @@ TRAIN, VALIDATION = make_data(600, 0), make_data(300, 1)
 
 
 def run(
-    tmp_path=None, seed=42, fingerprint="data-v1", **overrides
+    tmp_path=None, seed=42, fingerprint="data-v1", params=PARAMS, **overrides
 ) -> tuple[torch.nn.Module, loop.FitResult]:
     settings = {"batch_size": 64, "max_epochs": 4, "device": "cpu", "num_threads": 1}
     settings["optimizer"] = {"name": "adam", "learning_rate": 0.01}
     config = validate(Training, settings | overrides, "training", {"tasks": ["a", "b"]})
     torch.manual_seed(seed)
-    model = build_model("cgc", LAYOUT, ["a", "b"], PARAMS)
+    model = build_model("cgc", LAYOUT, ["a", "b"], params)
     checkpoints = Checkpoints(tmp_path) if tmp_path else None
     return model, fit(model, TRAIN, VALIDATION, config, seed, checkpoints, fingerprint)
 
@@ -147,25 +149,22 @@ def test_schedule_and_weight_average_resume_exactly(tmp_path, monkeypatch):
 
 
 def test_cosine_schedule_warms_up_then_decays_to_the_floor():
-    model = torch.nn.Linear(2, 1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
     spec = validate(
         Training,
         {"schedule": {"name": "cosine", "warmup_epochs": 1, "min_factor": 0.1}},
         "training",
     ).schedule
-    scheduler = loop.make_scheduler(optimizer, spec, steps_per_epoch=4, epochs=3)
-    rates = []
-    for _ in range(12):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
+    factor = schedule_factor(spec, steps_per_epoch=4, epochs=3)
+    rates = [factor(step) for step in range(12)]
     assert rates[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
     assert rates[4] == pytest.approx(1.0) and 0.1 < rates[-1] < 0.2
-    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1)  # after the last step
+    assert factor(12) == pytest.approx(0.1)  # after the last step
     assert all(a >= b for a, b in itertools.pairwise(rates[4:]))
-    constant = validate(Training, {}, "training").schedule
-    assert loop.make_scheduler(optimizer, constant, 4, 3) is None  # eager path untouched
+    constant = validate(Training, {}, "training")
+    assert {schedule_factor(constant.schedule, 4, 3)(step) for step in range(12)} == {1.0}
+    model = torch.nn.Linear(2, 1)
+    loss_fn = MultiTaskLoss(["a"], constant.loss, ["binary"])
+    assert EagerStep(model, loss_fn, constant, 4).scheduler is None  # no per-step call
 
 
 def test_a_damaged_checkpoint_is_skipped_with_a_warning(tmp_path, caplog):

@@ -133,6 +133,12 @@ class Training(Settings):
         False,
         description="one fused, torch.compiled graph per training step (a C++ compiler on CPU)",
     )
+    fast_ops: bool = Field(
+        True,
+        description="the speed kernels of census_mtl.ops (category-sum gradient, dropout mask, "
+        "with compile the fused step); false: plain PyTorch (embedding_bag, nn.Dropout, "
+        "torch.optim)",
+    )
 
     @field_validator("seeds")
     @classmethod

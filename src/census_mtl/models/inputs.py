@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from census_mtl.models.field_sum import one_hot_rows, training_field_sum
+from census_mtl.ops.field_sum import one_hot_rows, training_field_sum
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from census_mtl.models.dropout import Dropout
 from census_mtl.models.inputs import InputLinear, InputSpec, input_linears
+from census_mtl.ops.dropout import Dropout
 
 ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "silu": F.silu, "tanh": torch.tanh}
 NORMS = (None, "batch", "layer")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 from census_mtl.config.project import task_spaces, task_types
 from census_mtl.features import LABEL_PREFIX, WEIGHT_COLUMN
@@ -31,6 +32,15 @@ class TensorData:
     def rows(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``x``, ``y`` and ``w`` of the rows at ``index`` (``index_select`` beats ``[]``)."""
         return tuple(t.index_select(0, index) for t in (self.x, self.y, self.w))
+
+
+def batches(order: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+    """The batches of row indices in ``order``, behind a progress bar; a lone last row is
+    dropped (batch norm needs two)."""
+    for start in tqdm(range(0, len(order), batch_size), desc="train", leave=False, disable=None):
+        index = order[start : start + batch_size]
+        if len(index) >= 2:
+            yield index
 
 
 def feature_names(frame: pd.DataFrame) -> list[str]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import torch
 
+from census_mtl.config import ConfigError
 from census_mtl.errors import ProjectError
 
 DEVICE_CHOICES = "'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:N' or 'mps'"
@@ -48,3 +52,12 @@ def set_threads(num_threads: int | None) -> None:
                 f"num_threads must be a positive integer or null, got {num_threads!r}."
             )
         torch.set_num_threads(num_threads)
+
+
+def check_compiler() -> None:
+    """A compiled step on CPU needs a C++ compiler; without one, say so before training."""
+    if not any(shutil.which(c) for c in (os.environ.get("CXX"), "g++", "c++", "clang++") if c):
+        raise ConfigError(
+            "training.compile = true needs a C++ compiler on CPU (g++ or clang++, or $CXX): "
+            "install one (Debian: apt-get install g++) or set training_defaults.compile: false."
+        )

@@ -14,23 +14,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from tqdm.auto import tqdm
 
-from census_mtl.config.training import Optimizer, Schedule, Training
+from census_mtl import ops
+from census_mtl.config.training import Training
 from census_mtl.errors import ProjectError
 from census_mtl.metrics import score_name, validation_scores
 from census_mtl.models.prediction import predict, task_types
 from census_mtl.models.registry import standardise_outputs
 from census_mtl.training.checkpoints import Checkpoints
 from census_mtl.training.data import TensorData
-from census_mtl.training.device import resolve_device, set_threads
-from census_mtl.training.fused import FusedStep, check_compiler, fusable, release
+from census_mtl.training.device import check_compiler, resolve_device, set_threads
 from census_mtl.training.loss import MultiTaskLoss
+from census_mtl.training.step import make_step
 
 logger = logging.getLogger(__name__)
-
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
 
 @dataclass
@@ -82,70 +79,6 @@ def _clone(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def make_optimizer(model: torch.nn.Module, spec: Optimizer) -> torch.optim.Optimizer:
-    """Adam or AdamW over every parameter, fused: one kernel for every parameter's update."""
-    return OPTIMIZERS[spec.name](
-        model.parameters(), lr=spec.learning_rate, weight_decay=spec.weight_decay, fused=True
-    )
-
-
-def schedule_factor(
-    spec: Schedule, steps_per_epoch: int, epochs: int
-) -> Callable[[int], float] | None:
-    """The learning-rate factor of each step: linear warm-up, then cosine decay to
-    ``min_factor`` (``None`` for a constant rate)."""
-    if spec.name == "constant" and spec.warmup_epochs == 0:
-        return None
-    warmup, total = spec.warmup_epochs * steps_per_epoch, epochs * steps_per_epoch
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        if spec.name == "constant":
-            return 1.0
-        progress = min(1.0, (step - warmup) / max(1.0, total - warmup))
-        return spec.min_factor + (1 - spec.min_factor) * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return factor
-
-
-def make_scheduler(
-    optimizer: torch.optim.Optimizer, spec: Schedule, steps_per_epoch: int, epochs: int
-) -> torch.optim.lr_scheduler.LambdaLR | None:
-    """``schedule_factor`` as a per-step scheduler of ``optimizer``."""
-    factor = schedule_factor(spec, steps_per_epoch, epochs)
-    return None if factor is None else torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def train_epoch(
-    forward: Callable,
-    data: TensorData,
-    order: torch.Tensor,
-    batch_size: int,
-    loss_fn: MultiTaskLoss,
-    optimizer: torch.optim.Optimizer,
-    desc: str,
-    after_step: Callable[[], None] | None = None,
-) -> list[float]:
-    """One pass over the rows of ``data`` that ``order`` lists, in that order; the mean total and
-    per-task losses."""
-    sums = torch.zeros(len(loss_fn.tasks) + 1, device=order.device)
-    batches = range(0, len(order), batch_size)
-    for start in tqdm(batches, desc=desc, leave=False, disable=None):
-        index = order[start : start + batch_size]
-        if len(index) < 2:  # batch norm needs two rows; drop a lone last row
-            continue
-        x, y, w = data.rows(index)
-        total, per_task = loss_fn(forward(x), y, w)
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        optimizer.step()
-        if after_step is not None:
-            after_step()
-        sums += torch.stack([total.detach(), *(v.detach() for v in per_task.values())])
-    return (sums / len(batches)).tolist()  # waits for the device: time the whole epoch
-
-
 def history_row(
     epoch: int, seconds: float, losses: list[float], scores: dict, types: Sequence[str]
 ) -> dict[str, float]:
@@ -170,50 +103,15 @@ def score_key(metric: str, types: Mapping[str, str] | None = None) -> str:
 
 
 class _Run:
-    """One seed's training: model, optimiser, batch order generator, progress, best weights."""
+    """One seed's training: model, step, batch order generator, progress, best weights."""
 
-    def __init__(self, model, settings: Training, seed: int, device: torch.device) -> None:
-        self.model, self.settings, self.seed, self.device = model, settings, seed, device
+    def __init__(self, model, settings: Training, seed: int, rows: int) -> None:
+        self.model, self.settings, self.seed = model, settings, seed
         self.types = task_types(model)
-        self.loss_fn = MultiTaskLoss.of(model, settings.loss)
-        model.to(device)
-        self.fused, self.optimizer, self.forward = None, None, model
-        if settings.compile and fusable(model):
-            self.fused = FusedStep(model, self.loss_fn, settings.optimizer, settings.ema_decay)
-        else:
-            self.optimizer = make_optimizer(model, settings.optimizer)
-            self.forward = torch.compile(model) if settings.compile else model  # batch norm
+        self.step = make_step(model, MultiTaskLoss.of(model, settings.loss), settings, rows)
         self.generator = torch.Generator().manual_seed(seed)
         self.progress, self.best_state = Progress(), _clone(model)
-        self.scheduler, self.ema = None, None
         self.log_level = logging.INFO
-
-    def prepare(self, rows: int) -> None:
-        """The learning-rate schedule and the weight average, once the data size is known."""
-        steps = math.ceil(rows / self.settings.batch_size)
-        schedule = self.settings.schedule
-        if self.fused is not None:
-            factor = schedule_factor(schedule, steps, self.settings.max_epochs)
-            rate = self.settings.optimizer.learning_rate
-            self.learning_rate = lambda step: rate * (1.0 if factor is None else factor(step))
-            return
-        self.scheduler = make_scheduler(self.optimizer, schedule, steps, self.settings.max_epochs)
-        if self.settings.ema_decay is not None:
-            average = get_ema_multi_avg_fn(self.settings.ema_decay)
-            self.ema = AveragedModel(self.model, multi_avg_fn=average, use_buffers=True)
-
-    def _after_step(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.step()
-        if self.ema is not None:
-            self.ema.update_parameters(self.model)
-
-    @property
-    def scored(self) -> torch.nn.Module:
-        """The weights that are evaluated and kept: the moving average when there is one."""
-        if self.fused is not None and self.fused.ema_model is not None:
-            return self.fused.ema_model
-        return self.ema.module if self.ema is not None else self.model
 
     @property
     def finished(self) -> bool:
@@ -225,57 +123,38 @@ class _Run:
         progress.epoch += 1
         started = time.perf_counter()
         model.train()
-        order = torch.randperm(len(train), generator=self.generator).to(self.device)
-        if self.fused is not None:
-            losses = self.fused.epoch(train, order, settings.batch_size, self.learning_rate)
-        else:
-            hook = None if self.scheduler is None and self.ema is None else self._after_step
-            losses = train_epoch(
-                self.forward,
-                train,
-                order,
-                settings.batch_size,
-                self.loss_fn,
-                self.optimizer,
-                f"epoch {progress.epoch}",
-                hook,
-            )
+        order = torch.randperm(len(train), generator=self.generator).to(train.x.device)
+        losses = self.step.epoch(train, order)
         seconds = time.perf_counter() - started
-        check_finite(self.model.state_dict(), f"seed {self.seed} after epoch {progress.epoch}")
-        probs = predict(self.scored, validation.x, settings.eval_batch_size)
+        check_finite(model.state_dict(), f"seed {self.seed} after epoch {progress.epoch}")
+        probs = predict(self.step.scored, validation.x, settings.eval_batch_size)
         scores = validation_scores(validation.y, probs, model.tasks, self.types)
         row = history_row(progress.epoch, seconds, losses, scores, self.types)
         _log_epoch(row, model.tasks, self.types, self.log_level)
         stopping, types = settings.early_stopping, dict(zip(model.tasks, self.types, strict=True))
         if progress.record(row, row[score_key(stopping.metric, types)], stopping.patience):
-            self.best_state = _clone(self.scored)
+            self.best_state = _clone(self.step.scored)
         return row
 
     def snapshot(self, fingerprint: str) -> dict:
         return {
             "fingerprint": fingerprint,
             "model": self.model.state_dict(),
-            "optimizer": (self.fused or self.optimizer).state_dict(),
+            "step": self.step.state_dict(),
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "best_model": self.best_state,
             "state": asdict(self.progress),
-            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
-            "ema": self.ema.state_dict() if self.ema else None,
         }
 
     def restore(self, saved: dict) -> None:
         for key in ("model", "best_model"):
             check_finite(saved[key], f"the checkpoint of seed {self.seed} ({key})")
         self.model.load_state_dict(saved["model"])
-        (self.fused or self.optimizer).load_state_dict(saved["optimizer"])
+        self.step.load_state_dict(saved["step"])
         self.generator.set_state(saved["generator"])
         torch.set_rng_state(saved["torch_rng"])
         self.best_state, self.progress = saved["best_model"], Progress(**saved["state"])
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(saved["scheduler"])
-        if self.ema is not None:
-            self.ema.load_state_dict(saved["ema"])
         logger.info("Resuming seed %d after epoch %d.", self.seed, self.progress.epoch)
 
 
@@ -301,30 +180,29 @@ def fit(
     if settings.compile and device.type == "cpu":
         check_compiler()
     standardise_outputs(model, train.y)  # before the loss reads the scales; a resume restores them
-    run = _Run(model, settings, seed, device)
-    run.prepare(len(train))
-    if checkpoints is not None and settings.resume:
-        saved = checkpoints.load(seed, fingerprint, device)
-        if saved is not None:
-            run.restore(saved)
     train, validation = train.to(device), validation.to(device)
-    run.log_level = logging.INFO if log_epochs else logging.DEBUG
-    logger.log(
-        run.log_level,
-        "Training on %s: %d rows, batch %d, seed %d.",
-        device,
-        len(train),
-        settings.batch_size,
-        seed,
-    )
-    while not run.finished:
-        row = run.epoch(train, validation)
-        if checkpoints is not None:
-            checkpoints.save(seed, run.snapshot(fingerprint))
-        if on_epoch_end is not None:
-            on_epoch_end(row)
-    if run.fused is not None:
-        release(model)
+    with ops.switched(settings.fast_ops):
+        run = _Run(model.to(device), settings, seed, len(train))
+        if checkpoints is not None and settings.resume:
+            saved = checkpoints.load(seed, fingerprint, device)
+            if saved is not None:
+                run.restore(saved)
+        run.log_level = logging.INFO if log_epochs else logging.DEBUG
+        logger.log(
+            run.log_level,
+            "Training on %s: %d rows, batch %d, seed %d.",
+            device,
+            len(train),
+            settings.batch_size,
+            seed,
+        )
+        while not run.finished:
+            row = run.epoch(train, validation)
+            if checkpoints is not None:
+                checkpoints.save(seed, run.snapshot(fingerprint))
+            if on_epoch_end is not None:
+                on_epoch_end(row)
+    run.step.close()
     model.load_state_dict(run.best_state)
     best = {k: v.cpu() for k, v in run.best_state.items()}
     return FitResult(best, run.progress.best_epoch, run.progress.history)

@@ -7,13 +7,15 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from census_mtl.config import ConfigError, Training
-from census_mtl.models import FeatureLayout, build_model, field_sum
-from census_mtl.training import fused as fused_module
+from census_mtl.models import FeatureLayout, build_model
+from census_mtl.ops import field_sum
+from census_mtl.ops import fused_step as fused_module
+from census_mtl.ops.fused_step import FusedStep
+from census_mtl.training import device as device_module
 from census_mtl.training.data import TensorData
-from census_mtl.training.fused import FusedStep, release
 from census_mtl.training.loss import MultiTaskLoss
 
-from .test_loop import _scores, interrupted_then_resumed, run
+from ..training.test_loop import _scores, interrupted_then_resumed, run
 
 LAYOUT = FeatureLayout.unnamed(3, (5, 7, 4))
 TASKS = ["a", "b"]
@@ -58,7 +60,7 @@ def test_compiled_gradient_matches_autograd(rows, width, kernel, monkeypatch):
     total.backward()
     expected = torch.cat([p.grad.reshape(-1) for p in eager.parameters()])
 
-    step = FusedStep(model, loss_fn, Training().optimizer, None, compile_step=False)
+    step = FusedStep(model, loss_fn, Training().optimizer, None, rows, None, compile_step=False)
     grad, losses = torch.compile(step.loss_and_grad, fullgraph=True)(
         step.flat, batch.x, batch.y, batch.w
     )
@@ -92,15 +94,19 @@ def test_compiled_steps_match_torch_adam_and_the_weight_average(optimizer, devic
         adam.step()
         average.update_parameters(eager)
 
-    step = FusedStep(model, loss_fn, settings.optimizer, 0.9)
-    losses = step.epoch(batch, torch.arange(160, device=device), rows, lambda _: 0.01)
+    step = FusedStep(model, loss_fn, settings.optimizer, 0.9, rows, lambda _: 0.01)
+    losses = step.epoch(batch, torch.arange(160, device=device))
     assert step.taken == 5 and losses[0] > 0
     assert (step.graph is not None) == (device == "cuda")  # steps 3 to 5 replay a CUDA graph
     for ours, theirs in ((model, eager), (step.ema_model, average.module)):
         for (name, a), b in zip(ours.named_parameters(), theirs.parameters(), strict=True):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
-    release(model)
+    step.close()
     assert all(p.data.data_ptr() != step.flat.data_ptr() for p in model.parameters())
+
+
+def decaying_rate(step: int) -> float:
+    return 0.01 / (1 + step)
 
 
 @CUDA
@@ -110,8 +116,8 @@ def test_cuda_graph_replays_the_compiled_step_exactly(monkeypatch):
     for graph_after in (2, 10**9):  # replayed from the third step on; never
         monkeypatch.setattr(fused_module, "GRAPH_AFTER", graph_after)
         model, loss_fn = model_and_loss()
-        step = FusedStep(model.cuda(), loss_fn, Training().optimizer, 0.9)
-        losses = [step.epoch(batch, order, 32, lambda i: 0.01 / (1 + i)) for _ in range(2)]
+        step = FusedStep(model.cuda(), loss_fn, Training().optimizer, 0.9, 32, decaying_rate)
+        losses = [step.epoch(batch, order) for _ in range(2)]
         weights.append((step.flat.clone(), step.ema_flat.clone(), losses))
     # not bitwise: inductor's CUDA kernels sum the embedding gradient with atomic adds
     for replayed, called in zip(weights[0], weights[1], strict=True):
@@ -130,6 +136,6 @@ def test_compiled_training_resumes_exactly(tmp_path, monkeypatch):
 
 
 def test_compile_without_a_compiler_is_explained(monkeypatch):
-    monkeypatch.setattr(fused_module.shutil, "which", lambda _: None)
+    monkeypatch.setattr(device_module.shutil, "which", lambda _: None)
     with pytest.raises(ConfigError, match="needs a C\\+\\+ compiler"):
         run(compile=True)

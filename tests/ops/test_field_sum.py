@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from census_mtl.models import field_sum
-from census_mtl.models.field_sum import SMALL_BATCH, _BagSum, scatter_rows, training_field_sum
+from census_mtl.ops import field_sum
+from census_mtl.ops.field_sum import SMALL_BATCH, _BagSum, scatter_rows, training_field_sum
 
 
 def codes_and_table(n: int, cardinalities=(3, 9, 2, 30), width: int = 20):

@@ -27,6 +27,8 @@ import logging
 import torch
 import torch.nn.functional as F
 
+from census_mtl import ops
+
 logger = logging.getLogger(__name__)
 
 SMALL_BATCH = 128  # rows up to which eager training keeps embedding_bag (CUDA compiled too)
@@ -99,8 +101,10 @@ def training_field_sum(codes: torch.Tensor, table: torch.Tensor) -> torch.Tensor
     """``embedding_bag(codes, table, mode="sum")`` with the fastest gradient at hand: on the CPU
     (float32) the scatter kernel, in a compiled graph or for more than 128 rows (below that
     the Python of an ``autograd.Function`` costs more than it saves); on CUDA in a compiled
-    graph, for more than 128 rows, the one-hot product for a table at most 512 wide; else
-    ``embedding_bag``'s own."""
+    graph, for more than 128 rows, the one-hot product for a table at most 512 wide; else, and
+    with the speed kernels off, ``embedding_bag``'s own."""
+    if not ops.fast():
+        return F.embedding_bag(codes, table, mode="sum")
     large = codes.shape[0] > SMALL_BATCH
     if codes.device.type == "cpu":
         scatter = table.dtype == torch.float32 and (large or torch.compiler.is_compiling())

@@ -11,14 +11,15 @@ are scaled by ``65536 / kept``, so the expectation is exact and ``p`` is rounded
 A compiled graph calls the same mask as one opaque operator (``census_mtl::dropout_mask``):
 inductor would otherwise call aten's per-element ``bernoulli_`` from its C++ wrapper, which was
 a quarter of a compiled step of the default PLE (``perf record``; 24-27 ms a step against
-23 eager). On other devices it is ``F.dropout``.
+23 eager). On other devices, and with the speed kernels off, it is ``nn.Dropout``.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from census_mtl import ops
 
 LEVELS = 1 << 16  # 16-bit numbers
 
@@ -54,23 +55,20 @@ def _(like: torch.Tensor, kept: int) -> torch.Tensor:
     return torch.empty_like(like, memory_format=torch.contiguous_format)
 
 
-class Dropout(nn.Module):
+class Dropout(nn.Dropout):
     """``nn.Dropout(p)``, with the mask of ``uniform_int16`` on the CPU (see the module)."""
 
     def __init__(self, p: float) -> None:
-        super().__init__()
         if not 0.0 <= p < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {p}")
-        self.p, self.kept = p, max(1, round((1.0 - p) * LEVELS))
+        super().__init__(p)
+        self.kept = max(1, round((1.0 - p) * LEVELS))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        if x.device.type != "cpu":
-            return F.dropout(x, self.p, training=True)
+        if x.device.type != "cpu" or not ops.fast():
+            return super().forward(x)
         if torch.compiler.is_compiling():
             return x * dropout_mask(x.detach(), self.kept)
         return x * scaled_mask(x, self.kept)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"

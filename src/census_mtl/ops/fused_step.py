@@ -7,12 +7,12 @@ Here every parameter is a view into one flat tensor, so that the gradient, Adam'
 the moving average are flat tensors too, and one compiled function (``torch.func`` gradient of
 the loss, then the updates in place) does the whole step; inductor fuses it into a handful of
 C++ kernels. The model's parameters stay views of the flat weights, so ``model`` always holds
-the current weights; ``release`` gives every parameter its own storage again. On CUDA the
+the current weights; ``close`` gives every parameter its own storage again. On CUDA the
 compiled step is captured once as a CUDA graph and replayed, one launch per step.
 
-The arithmetic is that of the eager path (``torch.optim.Adam``/``AdamW``,
-``AveragedModel`` with ``get_ema_multi_avg_fn``); only rounding differs, and
-``tests/training/test_fused.py`` checks outputs, gradients and updates against the plain model.
+The arithmetic is that of the reference step, ``training.step.EagerStep`` (``torch.optim.Adam``/
+``AdamW``, ``AveragedModel`` with ``get_ema_multi_avg_fn``); only rounding differs, and
+``tests/ops/test_fused_step.py`` checks outputs, gradients and updates against the plain model.
 """
 
 from __future__ import annotations
@@ -20,16 +20,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
-import shutil
 from collections.abc import Callable
 
 import torch
 from torch.func import functional_call, grad_and_value
 
-from census_mtl.config import ConfigError
 from census_mtl.config.training import Optimizer
-from census_mtl.training.data import TensorData
+from census_mtl.training.data import TensorData, batches
 from census_mtl.training.loss import MultiTaskLoss
 
 BETAS, EPS = (0.9, 0.999), 1e-8
@@ -47,23 +44,8 @@ def flatten_parameters(model: torch.nn.Module) -> torch.Tensor:
 
 def fusable(model: torch.nn.Module) -> bool:
     """Whether ``model`` can train through ``FusedStep``: batch norm's running statistics,
-    updated in place inside the gradient transform, keep a model on the eager path."""
+    updated in place inside the gradient transform, keep a model on the reference step."""
     return not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
-
-
-def check_compiler() -> None:
-    """A compiled step on CPU needs a C++ compiler; without one, say so before training."""
-    if not any(shutil.which(c) for c in (os.environ.get("CXX"), "g++", "c++", "clang++") if c):
-        raise ConfigError(
-            "training.compile = true needs a C++ compiler on CPU (g++ or clang++, or $CXX): "
-            "install one (Debian: apt-get install g++) or set training_defaults.compile: false."
-        )
-
-
-def release(model: torch.nn.Module) -> None:
-    """Give every parameter of ``model`` its own storage again (safetensors refuses views)."""
-    for p in model.parameters():
-        p.data = p.data.clone()
 
 
 class FusedStep:
@@ -76,9 +58,13 @@ class FusedStep:
         loss_fn: MultiTaskLoss,
         spec: Optimizer,
         ema_decay: float | None,
+        batch_size: int,
+        learning_rate: Callable[[int], float],
         compile_step: bool = True,
     ) -> None:
+        """``learning_rate(step)``: the rate of the ``step``-th step of the run (0-based)."""
         self.model, self.loss_fn, self.spec, self.ema_decay = model, loss_fn, spec, ema_decay
+        self.batch_size, self.learning_rate = batch_size, learning_rate
         self.names = [name for name, _ in model.named_parameters()]
         self.shapes = [p.shape for p in model.parameters()]
         self.flat = flatten_parameters(model)
@@ -144,29 +130,21 @@ class FusedStep:
             ema_flat.lerp_(flat, rates[1])
         sums.add_(losses)
 
-    def epoch(
-        self,
-        data: TensorData,
-        order: torch.Tensor,
-        batch_size: int,
-        learning_rate: Callable[[int], float],
-    ) -> list[float]:
-        """One pass over the rows of ``data`` that ``order`` lists; the mean total and per-task
-        losses.
+    @property
+    def scored(self) -> torch.nn.Module:
+        """The weights that are evaluated and kept: the moving average when there is one."""
+        return self.model if self.ema_model is None else self.ema_model
 
-        ``learning_rate(step)``: the rate of the ``step``-th step of the run (0-based).
-        """
+    def epoch(self, data: TensorData, order: torch.Tensor) -> list[float]:
+        """One pass over the rows of ``data`` that ``order`` lists; the mean total and per-task
+        losses."""
         device, sums = self.flat.device, self.sums.zero_()
         tensors, moments = (data.x, data.y, data.w), (self.exp_avg, self.exp_avg_sq)
-        batches = range(0, len(order), batch_size)
-        for start in batches:
-            index = order[start : start + batch_size]
-            if len(index) < 2:  # as the eager loop: a lone last row is dropped
-                continue
+        for index in batches(order, self.batch_size):
             ema_weight = 1.0 if self.averaged == 0 else 1 - (self.ema_decay or 0.0)
-            rates = torch.tensor([learning_rate(self.taken), ema_weight], device=device)
+            rates = torch.tensor([self.learning_rate(self.taken), ema_weight], device=device)
             args = (self.flat, moments, self.steps, self.ema_flat, tensors, index, rates, sums)
-            if self.compiled is None or len(index) < batch_size:
+            if self.compiled is None or len(index) < self.batch_size:
                 self._step(*args)
             elif device.type == "cuda" and self.taken >= GRAPH_AFTER:
                 self._replay(args)
@@ -175,7 +153,7 @@ class FusedStep:
                     self.compiled(*args)
             self.taken += 1
             self.averaged += self.ema_flat is not None
-        return (sums / len(batches)).tolist()
+        return (sums / math.ceil(len(order) / self.batch_size)).tolist()
 
     def _replay(self, args: tuple) -> None:
         """On CUDA, the compiled step captured once as a CUDA graph and replayed: one launch per
@@ -199,6 +177,12 @@ class FusedStep:
         if self.taken == 0 or self.compiled is None:
             return contextlib.nullcontext()
         return torch.compiler.set_stance("default", skip_guard_eval_unsafe=True)
+
+    def close(self) -> None:
+        """Give every parameter of the model its own storage again (safetensors refuses
+        views)."""
+        for p in self.model.parameters():
+            p.data = p.data.clone()
 
     def state_dict(self) -> dict:
         """What a checkpoint needs besides the model's weights."""

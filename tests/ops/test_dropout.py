@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from census_mtl.models.dropout import LEVELS, Dropout, uniform_int16
+from census_mtl.ops.dropout import LEVELS, Dropout, uniform_int16
 
 
 @pytest.mark.parametrize("p", [0.1, 0.3, 0.5, 0.9])
