@@ -104,7 +104,7 @@ def test_each_scarce_fraction_writes_its_report_into_its_own_folder():
     )
     folder = "data/scarce/08_reporting/income_0.03"
     catalog = loader["catalog"]
-    for name in ["compare_table", "paired_comparisons", "data_report", "compare_report_md"]:
+    for name in ["compare_metrics", "compare_table", "paired_comparisons", "data_report"]:
         assert catalog[name]["filepath"].startswith(f"{folder}/"), name
     params = validate_params(loader["parameters"])
     assert params.preprocess.label_fraction == {"income": 0.03}

@@ -68,11 +68,12 @@ def test_evaluation_report_and_export(trained, tmp_path):
             f"{name}.test_predictions": predictions,
         }
     compare = {"report_dir": str(tmp_path), "alpha": 0.05}
-    table, paired, markdown, *_ = compare_models(compare, test, {}, **datasets)
+    long, table, paired, markdown, *_ = compare_models(compare, test, {}, **datasets)
     assert set(paired.loc[paired["task"] == "age", "metric"]) == {"mse"}
     assert "age MSE" in markdown and "age R²" in markdown and "income AUC" in markdown
-    gain = table.set_index("model").loc["mmoe", ["gain_age", "gain_low_age", "gain_high_age"]]
-    assert gain["gain_low_age"] <= gain["gain_age"] <= gain["gain_high_age"]
+    gain = long.set_index(["model", "task", "metric"]).loc[("mmoe", "age", "gain")]
+    assert gain["low"] <= gain["value"] <= gain["high"]
+    assert {"mse_age", "mse_ci_low_age", "gain_ci_high_age"} <= set(table.columns)
     model = models["mmoe"][0]
     session = onnxruntime.InferenceSession(str(export_onnx(model, tmp_path / "mixed.onnx")))
     assert [o.name for o in session.get_outputs()] == ["p_income", "value_age"]

@@ -9,8 +9,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from census_mtl.reporting.table import score_of
-
 
 def _panels(tasks: Sequence[str], width: float, height: float) -> tuple[Figure, list]:
     """A figure with one panel per task, side by side."""
@@ -18,18 +16,21 @@ def _panels(tasks: Sequence[str], width: float, height: float) -> tuple[Figure, 
     return fig, list(zip(axes[0], tasks, strict=True))
 
 
-def auc_by_model(table: pd.DataFrame, tasks: Sequence[str]) -> Figure:
-    """Mean test AUC per model and task as dots, the mean 95 % bootstrap interval as error bars.
+def auc_by_model(long: pd.DataFrame, scores: Mapping[str, str]) -> Figure:
+    """Mean test AUC (MSE of a regression task) per model and task as dots, the mean 95 %
+    bootstrap interval as error bars; ``long``: the metrics table, ``scores``: each task's
+    headline metric.
 
     Dots, not bars: the axis spans only the intervals, and a bar's length would then
     exaggerate the gaps; the axis label says what a grid step is worth.
     """
-    fig, panels = _panels(tasks, 5.5, 3.8)
+    fig, panels = _panels(list(scores), 5.5, 3.8)
     for ax, task in panels:
-        score = score_of(table, task)  # a regression task: test MSE
-        value = table[f"{score}_{task}"]
-        errors = [value - table[f"{score}_ci_low_{task}"], table[f"{score}_ci_high_{task}"] - value]
-        ax.errorbar(table["model"], value, yerr=errors, fmt="o", capsize=4, color="#4C72B0")
+        score = scores[task]
+        rows = long[(long["task"] == task) & (long["metric"] == score)]
+        value = rows["value"]
+        errors = [value - rows["low"], rows["high"] - value]
+        ax.errorbar(rows["model"], value, yerr=errors, fmt="o", capsize=4, color="#4C72B0")
         ax.grid(axis="y", alpha=0.3)
         ax.set_ylabel(f"test {score.upper()} (axis zoomed to the intervals)")
         ax.set_title(f"{task}: test {score.upper()}, 95 % CI")

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from census_mtl.reporting.table import SECONDARY, score_of
+from census_mtl.reporting.table import SECONDARY
 
 INTRO = (
     "Test split: half of the data set's test file (the other half is validation), never used for "
@@ -30,64 +30,72 @@ def _item(line: str) -> str:
     return f"<li>{html.escape(line.removeprefix('- ').replace('**', ''))}</li>"
 
 
-def _auc(r: pd.Series, t: str) -> str:
-    s = score_of(r, t)
-    return (
-        f"{r[f'{s}_{t}']:.5f} ± {r[f'{s}_std_{t}']:.5f} "
-        f"[{r[f'{s}_ci_low_{t}']:.4f}, {r[f'{s}_ci_high_{t}']:.4f}]"
-    )
+class _Cells:
+    """The long metrics table, looked up by model, task and metric."""
+
+    def __init__(self, long: pd.DataFrame) -> None:
+        self.cells = long.set_index(["model", "task", "metric"])
+
+    def __call__(self, model: str, task: str, metric: str) -> pd.Series | None:
+        key = (model, task, metric)
+        return self.cells.loc[key] if key in self.cells.index else None
 
 
-def _gain(r: pd.Series, t: str) -> str:
-    if pd.isna(r[f"gain_low_{t}"]):  # the baseline itself
+def _score(cells: _Cells, model: str, task: str, score: str) -> str:
+    mean, std = cells(model, task, score), cells(model, task, f"{score}_std")
+    return f"{mean.value:.5f} ± {std.value:.5f} [{mean.low:.4f}, {mean.high:.4f}]"
+
+
+def _gain(cells: _Cells, model: str, task: str, score: str) -> str:
+    gain = cells(model, task, "gain")
+    if gain is None or pd.isna(gain.low):  # the baseline itself
         return ""
-    star = "*" if r[f"gain_sign_{t}"] else ""
+    star = "*" if cells(model, task, "gain_sign").value else ""
     # AUC points times 100; MSE as it is (baseline's minus the model's)
-    scale, form = (100, "+.2f") if score_of(r, t) == "auc" else (1, "+.4g")
-    gain, low, high = (scale * r[f"{c}_{t}"] for c in ("gain", "gain_low", "gain_high"))
-    return f"{gain:{form}}{star} [{low:{form}}, {high:{form}}]"
+    scale, form = (100, "+.2f") if score == "auc" else (1, "+.4g")
+    value, low, high = (scale * gain[k] for k in ("value", "low", "high"))
+    return f"{value:{form}}{star} [{low:{form}}, {high:{form}}]"
 
 
-def _ensemble(r: pd.Series, tasks: Sequence[str], width: int) -> list[str] | None:
-    first = f"ensemble_{score_of(r, tasks[0])}_{tasks[0]}"
-    if first not in r or pd.isna(r[first]):
+def _ensemble(cells: _Cells, r: pd.Series, scores: Mapping[str, str], width: int) -> list | None:
+    found = {t: cells(r["model"], t, f"ensemble_{s}") for t, s in scores.items()}
+    if any(e is None for e in found.values()):
         return None
-    cells = [f"{r['model']}, ensemble of {r['seeds']}", "", "", "", ""]
-    cells += [
-        f"{r[f'ensemble_{s}_{t}']:.5f} [{r[f'ensemble_{s}_ci_low_{t}']:.4f}, "
-        f"{r[f'ensemble_{s}_ci_high_{t}']:.4f}]"
-        for t in tasks
-        for s in [score_of(r, t)]
-    ]
-    return cells + [""] * (width - len(cells))
+    row = [f"{r['model']}, ensemble of {r['seeds']}", "", "", "", ""]
+    row += [f"{e.value:.5f} [{e.low:.4f}, {e.high:.4f}]" for e in found.values()]
+    return row + [""] * (width - len(row))
 
 
 def _cells(
-    table: pd.DataFrame, tasks: Sequence[str], references: Mapping[str, Mapping[str, float]]
+    tables: Mapping[str, pd.DataFrame],
+    scores: Mapping[str, str],
+    references: Mapping[str, Mapping[str, float]],
 ) -> tuple[list[str], list[list[str]]]:
-    gains = [t for t in tasks if f"gain_{t}" in table]
+    models, long = tables["models"], tables["metrics"]
+    cells = _Cells(long)
+    gains = [t for t in scores if ((long["metric"] == "gain") & (long["task"] == t)).any()]
     header = ["model", "parameters", "train s", "s/epoch", "best epochs"]
-    header += [f"{t} {score_of(table.iloc[0], t).upper()}" for t in tasks]
-    header += [f"{t} gain" for t in gains]
-    header += ["seesaw"] if "seesaw" in table else []
+    header += [f"{t} {s.upper()}" for t, s in scores.items()]
+    header += [f"{t} gain" for t in gains] + (["seesaw"] if gains else [])
     rows = []
-    for _, r in table.iterrows():
-        cells = [
+    for _, r in models.iterrows():
+        row = [
             r["model"],
             f"{r['parameters']:,}",
             f"{r['train_seconds']:.0f}",
             f"{r['seconds_per_epoch']:.2f}",
             r["best_epochs"],
         ]
-        cells += [_auc(r, t) for t in tasks] + [_gain(r, t) for t in gains]
-        cells += ["**seesaw**" if r["seesaw"] else ""] if "seesaw" in table else []
-        rows.append(cells)
-        ensemble = _ensemble(r, tasks, len(header))
+        row += [_score(cells, r["model"], t, s) for t, s in scores.items()]
+        row += [_gain(cells, r["model"], t, scores[t]) for t in gains]
+        row += ["**seesaw**" if r["seesaw"] else ""] if gains else []
+        rows.append(row)
+        ensemble = _ensemble(cells, r, scores, len(header))
         rows += [ensemble] if ensemble else []
     for label, aucs in references.items():
-        cells = [f"{label} (published)", "", "", "", ""]
-        cells += [f"{aucs[t]:.4f}" if t in aucs else "" for t in tasks]
-        rows.append(cells + [""] * (len(header) - len(cells)))
+        row = [f"{label} (published)", "", "", "", ""]
+        row += [f"{aucs[t]:.4f}" if t in aucs else "" for t in scores]
+        rows.append(row + [""] * (len(header) - len(row)))
     return header, rows
 
 
@@ -110,17 +118,19 @@ def _paired(paired: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
 NAMES = {"pr_auc": "PR-AUC", "log_loss": "log-loss", "r2": "R²", "mae": "MAE"}
 
 
-def _secondary(table: pd.DataFrame, tasks: Sequence[str]) -> tuple[list[str], list[list[str]]]:
-    first = table.iloc[0]
-    metrics = [(t, m) for t in tasks for m in SECONDARY[score_of(first, t)]]
+def _secondary(
+    tables: Mapping[str, pd.DataFrame], scores: Mapping[str, str]
+) -> tuple[list[str], list[list[str]]]:
+    cells = _Cells(tables["metrics"])
+    metrics = [(t, m) for t, s in scores.items() for m in SECONDARY[s]]
     header = ["model", *(f"{t} {NAMES[m]}" for t, m in metrics), "inference rows/s"]
     rows = [
         [
             r["model"],
-            *(f"{r[f'{m}_{t}']:.4f}" for t, m in metrics),
+            *(f"{cells(r['model'], t, m).value:.4f}" for t, m in metrics),
             f"{r['inference_rows_per_s']:,.0f}",
         ]
-        for _, r in table.iterrows()
+        for _, r in tables["models"].iterrows()
     ]
     return header, rows
 
@@ -164,22 +174,23 @@ def provenance(run_info: Mapping[str, str], seeds: Sequence[int]) -> str:
 
 def markdown_report(
     tables: Mapping[str, pd.DataFrame],
-    tasks: Sequence[str],
+    scores: Mapping[str, str],
     figures: Mapping[str, str],
     links: Mapping[str, str],
     references: Mapping[str, Mapping[str, float]],
     header: str,
     sections: Mapping[str, list[str]] | None = None,
 ) -> str:
-    """Markdown with the tables; ``figures`` maps captions to PNG paths beside the report;
-    ``sections`` are titled lists of Markdown lines after the first table."""
-    table, paired = tables["models"], tables["paired"]
+    """Markdown with the tables (``models``, ``metrics``, ``paired``); ``scores``: each task's
+    headline metric; ``figures`` maps captions to PNG paths beside the report; ``sections``
+    are titled lists of Markdown lines after the first table."""
+    paired = tables["paired"]
     parts = ["# Model comparison", "", f"*{header}*", "", INTRO, ""]
-    parts += [_markdown_table(*_cells(table, tasks, references)), ""]
+    parts += [_markdown_table(*_cells(tables, scores, references)), ""]
     for title, lines in (sections or {}).items():
         parts += [f"## {title}", "", *lines, ""]
     parts += ["## Paired differences", "", PAIRED, "", _markdown_table(*_paired(paired)), ""]
-    parts += ["## Other test metrics", "", _markdown_table(*_secondary(table, tasks)), ""]
+    parts += ["## Other test metrics", "", _markdown_table(*_secondary(tables, scores)), ""]
     parts += [f"## {caption}\n\n![{caption}]({path})\n" for caption, path in figures.items()]
     if links:
         parts += ["## Tuning", "", *(f"- [{name}]({path})" for name, path in links.items()), ""]
@@ -188,7 +199,7 @@ def markdown_report(
 
 def html_report(
     tables: Mapping[str, pd.DataFrame],
-    tasks: Sequence[str],
+    scores: Mapping[str, str],
     figures: Mapping[str, Figure],
     links: Mapping[str, str],
     references: Mapping[str, Mapping[str, float]],
@@ -196,7 +207,7 @@ def html_report(
     sections: Mapping[str, list[str]] | None = None,
 ) -> str:
     """One HTML page with every table and figure inline; it loads nothing from elsewhere."""
-    table, paired = tables["models"], tables["paired"]
+    paired = tables["paired"]
     images = "".join(
         f"<h2>{html.escape(caption)}</h2><img alt='{html.escape(caption)}' "
         f"src='data:image/png;base64,{_png(fig)}'>"
@@ -219,9 +230,9 @@ def html_report(
         "<!doctype html><html><head><meta charset='utf-8'><title>census-mtl: model comparison"
         f"</title><style>{style}</style></head><body><h1>Model comparison</h1>"
         f"<p><em>{html.escape(header)}</em></p><p>{html.escape(INTRO)}</p>"
-        f"{_html_table(*_cells(table, tasks, references))}{notes}"
+        f"{_html_table(*_cells(tables, scores, references))}{notes}"
         f"<h2>Paired differences</h2><p>{html.escape(PAIRED)}</p>{_html_table(*_paired(paired))}"
-        f"<h2>Other test metrics</h2>{_html_table(*_secondary(table, tasks))}{images}"
+        f"<h2>Other test metrics</h2>{_html_table(*_secondary(tables, scores))}{images}"
         + (f"<h2>Tuning</h2><ul>{tuning}</ul>" if tuning else "")
         + "</body></html>"
     )

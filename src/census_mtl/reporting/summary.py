@@ -3,7 +3,7 @@ and what each picture of the docs was made from.
 
 ``python -m census_mtl.reporting.summary`` rewrites the table and the figure;
 ``python -m census_mtl.reporting.summary screenshots`` records the sources of the screenshots
-that ``docs/screenshots.sh`` took. A test checks that every picture matches its sources.
+that ``docs/screenshots.py`` took. A test checks that every picture matches its sources.
 """
 
 from __future__ import annotations
@@ -32,6 +32,23 @@ END = "<!-- --8<-- [end:results] -->"
 def binary_tasks(table: pd.DataFrame) -> list[str]:
     """The tasks with a test AUC column, in table order."""
     return [m[1] for c in table.columns if (m := re.fullmatch(r"auc_(?!std_|ci_)(.+)", c))]
+
+
+def auc_rows(table: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
+    """The test AUC rows of ``tasks`` in the comparison table, as rows of the long table."""
+    return pd.concat(
+        pd.DataFrame(
+            {
+                "model": table["model"],
+                "task": task,
+                "metric": "auc",
+                "value": table[f"auc_{task}"],
+                "low": table[f"auc_ci_low_{task}"],
+                "high": table[f"auc_ci_high_{task}"],
+            }
+        )
+        for task in tasks
+    )
 
 
 def results_table(table: pd.DataFrame) -> str:
@@ -87,7 +104,8 @@ def write(project: Path) -> None:
     readme = project / "README.md"
     with atomic_path(readme) as part:
         part.write_text(readme_with(readme.read_text(), results_table(table)))
-    figure = auc_by_model(table, binary_tasks(table))
+    tasks = binary_tasks(table)
+    figure = auc_by_model(auc_rows(table, tasks), dict.fromkeys(tasks, "auc"))
     with atomic_path(project / IMAGES / "test_auc.png") as part:
         figure.savefig(part, format="png", dpi=90, bbox_inches="tight")
     record(project, ("test_auc.png",))

@@ -10,7 +10,7 @@ from census_mtl.config import validate
 from census_mtl.config.project import Compare
 from census_mtl.pipelines.compare.nodes import compare_models
 from census_mtl.reporting.comparisons import comparison_pairs, paired_table
-from census_mtl.reporting.table import comparison_table
+from census_mtl.reporting.table import metrics_table, models_table, wide_table
 
 TASKS = ("income", "marital")
 AUCS = {"ple": (0.951, 0.9946), "share_bottom": (0.949, 0.9950), "single_task": (0.950, 0.9947)}
@@ -129,11 +129,22 @@ def test_paired_table_finds_the_seesaw(datasets, tmp_path):
     assert (paired["p_holm"] >= paired["p"]).all()
     metrics = {k.split(".")[0]: v for k, v in datasets.items() if k.endswith("test_metrics")}
     training = {k.split(".")[0]: v for k, v in datasets.items() if k.endswith("training_metrics")}
-    table = comparison_table(metrics, training, paired.reset_index(), "single_task")
-    table = table.set_index("model")
-    assert table.loc["ple", "seesaw"] and not table.loc["share_bottom", "seesaw"]
-    assert table.loc["ple", "gain_income"] == pytest.approx(gain["difference"])
-    assert table.loc["ple", "best_epochs"] == "4,5"
+    scores = {"income": "auc", "marital": "auc"}
+    long = metrics_table(metrics, paired.reset_index(), scores, "single_task")
+    assert list(long.columns) == ["model", "task", "metric", "value", "low", "high"]
+    cells = long.set_index(["model", "task", "metric"])
+    assert cells.loc[("ple", "income", "gain"), "value"] == pytest.approx(gain["difference"])
+    assert cells.loc[("ple", "income", "gain"), "low"] == pytest.approx(gain["low"])
+    assert cells.loc[("ple", "marital", "gain_sign"), "value"] == -1
+    assert cells.loc[("single_task", "income", "gain"), "value"] == 0
+    models = models_table(metrics, training, long).set_index("model")
+    assert models.loc["ple", "seesaw"] and not models.loc["share_bottom", "seesaw"]
+    assert models.loc["ple", "best_epochs"] == "4,5"
+    wide = wide_table(models.reset_index(), long).set_index("model")
+    assert wide.loc["ple", "gain_income"] == pytest.approx(gain["difference"])
+    assert wide.loc["ple", "auc_ci_low_income"] == cells.loc[("ple", "income", "auc"), "low"]
+    assert "auc_std_ci_low_income" not in wide  # a figure without an interval: one column
+    assert wide.columns[:8].tolist() == [*models.columns, "auc_income"]
 
 
 RUN_INFO = {
@@ -146,9 +157,10 @@ RUN_INFO = {
 
 def test_report_pages_and_figures(datasets, tmp_path):
     references = {"PLE paper": {"income": 0.9522, "marital": 0.9945}}
-    table, paired, markdown, page, *figures = compare_models(
+    long, table, paired, markdown, page, *figures = compare_models(
         settings(tmp_path, references=references), LABELS, RUN_INFO, **datasets
     )
+    assert list(long["model"].unique()) == list(AUCS)
     header = "Run 2026-01-02 03:04 UTC, commit abc1234, Kedro environment 'sample'; data: toy"
     assert f"*{header}; seeds 1, 2.*" in markdown and html.escape(header) in page
     assert list(table["model"]) == list(AUCS)
@@ -172,7 +184,7 @@ def test_links_only_to_existing_pages(datasets, tmp_path):
     (tmp_path / "tuning" / "history.html").write_text("<html></html>")
     links = {"optimisation history": "tuning/history.html", "missing": "tuning/nope.html"}
     settings_ = settings(tmp_path, links=links)
-    _, _, markdown, page, *_ = compare_models(settings_, LABELS, RUN_INFO, **datasets)
+    _, _, _, markdown, page, *_ = compare_models(settings_, LABELS, RUN_INFO, **datasets)
     assert "[optimisation history](tuning/history.html)" in markdown
     assert "nope.html" not in markdown and "nope.html" not in page
 

@@ -17,7 +17,7 @@ from census_mtl.reporting.comparisons import paired_table
 from census_mtl.reporting.figures import auc_by_model, gate_heatmaps, roc_curves, training_curves
 from census_mtl.reporting.findings import gate_lines, mtl_findings
 from census_mtl.reporting.render import html_report, markdown_report, provenance
-from census_mtl.reporting.table import comparison_table
+from census_mtl.reporting.table import headlines, metrics_table, models_table, wide_table
 from census_mtl.training.data import task_names
 
 KINDS = ("test_metrics", "training_metrics", "training_history", "roc_curve", "test_predictions")
@@ -40,13 +40,14 @@ def _by_kind(datasets: dict) -> dict[str, dict]:
 
 
 def _figures(
-    table: pd.DataFrame, data: dict, tasks: list[str], trained: list[str]
+    long: pd.DataFrame, data: dict, scores: dict[str, str], trained: list[str]
 ) -> dict[str, Figure]:
-    """The report's figures; ``trained``: the tasks validated during training (``tasks`` adds
-    the funnel steps over the entire space)."""
+    """The report's figures; ``trained``: the tasks validated during training (``scores``'
+    tasks add the funnel steps over the entire space)."""
     networks = {m: h for m, h in data["training_history"].items() if m != "gbdt"}
+    tasks = list(scores)
     return {
-        "auc_by_model": auc_by_model(table, tasks),
+        "auc_by_model": auc_by_model(long, scores),
         "roc_curves": roc_curves(data["roc_curve"], tasks),
         "training_curves": training_curves(networks, trained),
         "gate_weights": gate_heatmaps(_gates(data)),
@@ -79,32 +80,31 @@ def _rows(test: dict) -> list[str]:
 
 def compare_models(
     compare: dict, model_input_test: pd.DataFrame, run_info: dict, **datasets: dict | pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame, str, str, Figure, Figure, Figure, Figure]:
-    """The comparison and paired-difference tables, the Markdown and HTML reports, figures.
-
-    ``run_info`` (date, commit, environment, data; from the project's hook) heads the report.
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str, str, *tuple[Figure, ...]]:
+    """The metrics (long), comparison (wide) and paired-difference tables, the Markdown and HTML
+    reports, the figures. ``run_info`` (date, commit, environment, data; from the project's
+    hook) heads the report.
     """
     settings = validate(Compare, compare, "compare")
     data = _by_kind(datasets)
     first = next(iter(data["test_metrics"].values()))
     types = {t: "binary" if "auc" in m else "regression" for t, m in first["test"].items()}
-    tasks = list(types)
     labels = entire_space_columns(model_input_test, first.get("spaces", {}))
     paired = paired_table(data["test_predictions"], labels, types, settings)
-    table = comparison_table(
-        data["test_metrics"], data["training_metrics"], paired, settings.baseline
-    )
+    scores = headlines(types)
+    long = metrics_table(data["test_metrics"], paired, scores, settings.baseline)
+    models = models_table(data["test_metrics"], data["training_metrics"], long)
     entire = {f"{t}{ENTIRE}" for t in first.get("spaces", {})}
-    figures = _figures(table, data, tasks, [t for t in tasks if t not in entire])
+    figures = _figures(long, data, scores, [t for t in types if t not in entire])
     links = {
         name: path
         for name, path in settings.links.items()
         if (Path(settings.report_dir) / path).exists()
     }
-    tables, references = {"models": table, "paired": paired}, settings.references
+    tables = {"models": models, "metrics": long, "paired": paired}
     captions = {FIGURES[k]: f"figures/{k}.png" for k in figures}
     seeds = sorted({r["seed"] for m in data["training_metrics"].values() for r in m["runs"]})
-    header = provenance(run_info, seeds)
+    header, references = provenance(run_info, seeds), settings.references
     sections = {
         f"Where multi-task learning gained or lost against {settings.baseline}": mtl_findings(
             paired, settings.baseline, settings.focus
@@ -112,9 +112,9 @@ def compare_models(
         "What the gates do": gate_lines(_gates(data)) or ["- No gated model in this run."],
         "Test rows each task is scored on": _rows(first["test"]),
     }
-    markdown = markdown_report(tables, tasks, captions, links, references, header, sections)
+    markdown = markdown_report(tables, scores, captions, links, references, header, sections)
     embedded = {FIGURES[k]: fig for k, fig in figures.items()}
-    page = html_report(tables, tasks, embedded, links, references, header, sections)
+    page = html_report(tables, scores, embedded, links, references, header, sections)
     flat = paired.assign(per_seed=[" ".join(f"{d:+.5f}" for d in r) for r in paired["per_seed"]])
     logger.info("Report: %s (and .html)", Path(settings.report_dir) / "compare_report.md")
-    return table, flat, markdown, page, *figures.values()
+    return long, wide_table(models, long), flat, markdown, page, *figures.values()

@@ -20,6 +20,7 @@ def create_pipeline(models: Iterable[str]) -> Pipeline:
                     **inputs,
                 },
                 [
+                    "compare_metrics",
                     "compare_table",
                     "paired_comparisons",
                     "compare_report_md",
