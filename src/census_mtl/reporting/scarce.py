@@ -135,6 +135,7 @@ def markdown(
     lines = [
         *header,
         "",
+        f"{SNIPPET} [start:auc] -->",
         "| model | " + " | ".join(labels) + " |",
         "|---" * (len(labels) + 1) + "|",
     ]
@@ -148,12 +149,15 @@ def markdown(
         ]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     lines += [
+        f"{SNIPPET} [end:auc] -->",
         "",
         f"## Where multi-task learning gains, against {' and '.join(references)}",
         "",
+        f"{SNIPPET} [start:gains] -->",
         PAIRED,
         "",
         *findings(table, summary, references),
+        f"{SNIPPET} [end:gains] -->",
         "",
         "## Every verdict",
         "",
@@ -169,6 +173,8 @@ def markdown(
     return "\n".join(lines)
 
 
+# Bounds of the sections that docs/studies.md includes (MkDocs snippets; invisible here).
+SNIPPET = "<!-- --8<--"
 PAIRED = (
     "Each fraction's own comparison report pairs the models on the same test rows: the AUC "
     "difference of the seed-mean predictions (model minus reference), DeLong's 95 % interval, "
