@@ -29,7 +29,7 @@ def test_every_picture_is_newer_than_what_it_shows():
     assert set(recorded) == set(now)
     for name, source in now.items():
         assert (PROJECT / summary.IMAGES / name).exists(), name
-        fix = "bash docs/screenshots.sh" if name in summary.SCREENSHOTS else "the summary module"
+        fix = "python docs/screenshots.py" if name in summary.SCREENSHOTS else "the summary module"
         assert recorded[name] == source, f"{name} is older than its source: run {fix}"
 
 
