@@ -40,8 +40,8 @@ test: install-dev  ## the test suite (PostgreSQL tests need Debian's postgresql;
 	$(BIN)/pytest
 
 lint: install-dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 
 docs: install-dev  ## the docs site into site/ (offline; any warning fails the build)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
