@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -40,7 +41,9 @@ def kedro_viz(env: str) -> Iterator[None]:
     command = [sys.executable, "-m", "kedro", "viz", "run", "--host", "127.0.0.1"]
     command += ["--port", str(PORT), "--no-browser", "--env", env]
     with open("/tmp/census-mtl-viz.log", "w") as log:
-        viz = subprocess.Popen(command, cwd=PROJECT, env=environ, stdout=log, stderr=log)
+        viz = subprocess.Popen(  # its own session: the server is a child process of kedro's
+            command, cwd=PROJECT, env=environ, stdout=log, stderr=log, start_new_session=True
+        )
     try:
         for _ in range(90):
             with contextlib.suppress(OSError):
@@ -49,7 +52,7 @@ def kedro_viz(env: str) -> Iterator[None]:
             time.sleep(1)
         yield
     finally:
-        viz.terminate()
+        os.killpg(viz.pid, signal.SIGTERM)
         viz.wait(30)
 
 
