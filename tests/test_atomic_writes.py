@@ -11,10 +11,17 @@ import time
 import optuna
 import pandas as pd
 import pytest
+from kedro.io import DatasetError
 
 from census_mtl.atomic import DiskFullError, remove_stale_parts
 from census_mtl.cli import expected_cause
-from census_mtl.datasets.atomic import CSVDataset, JSONDataset, TextDataset
+from census_mtl.datasets.atomic import (
+    CSVDataset,
+    JSONDataset,
+    MissingInputError,
+    ParquetDataset,
+    TextDataset,
+)
 from census_mtl.models import ModelArtifact, TrainedRun, build_model
 from census_mtl.models.artifact import save_artifact
 from census_mtl.models.registry import model_params
@@ -113,3 +120,12 @@ def test_a_full_disk_while_saving_a_model_is_one_line(small_disk):
         checkpoints.save(1, {"model": network.state_dict()})
     assert path.read_bytes() == b"previous"
     assert sorted(p.name for p in small_disk.iterdir()) == ["model.pt"]
+
+
+def test_a_file_no_run_has_written_says_to_run_its_pipeline(tmp_path):
+    dataset = ParquetDataset(filepath=str(tmp_path / "model_input.parquet"))
+    with pytest.raises(DatasetError) as error:
+        dataset.load()
+    cause = expected_cause(error.value)
+    assert isinstance(cause, MissingInputError)
+    assert "does not exist yet: run the pipelines that write it first" in str(cause)

@@ -21,12 +21,26 @@ from kedro_datasets.text import TextDataset as _TextDataset
 from kedro_datasets.yaml import YAMLDataset as _YAMLDataset
 
 from census_mtl.atomic import disk_full
+from census_mtl.errors import ProjectError
+
+
+class MissingInputError(ProjectError, FileNotFoundError):
+    """A dataset's file that no run has written yet."""
 
 
 class AtomicSave:
-    """Mixin: ``save`` writes a ``.<name>.<pid>.part`` beside the file and renames it over."""
+    """Mixin: ``save`` writes a ``.<name>.<pid>.part`` beside the file and renames it over;
+    ``load`` of a file that does not exist says which pipeline to run first."""
 
     _filepath: PurePosixPath
+
+    def load(self) -> Any:
+        if not os.path.exists(str(self._filepath)):
+            raise MissingInputError(
+                f"{self._filepath} does not exist yet: run the pipelines that write it first "
+                "(`kedro run`, or `kedro run --env <env>` for that environment)"
+            )
+        return super().load()  # type: ignore[misc]
 
     def _get_save_path(self) -> PurePosixPath:
         final = self._filepath
