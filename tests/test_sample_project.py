@@ -57,9 +57,9 @@ def test_default_run_writes_the_report(sample_project):
     )
     assert paired["p_holm"].between(0, 1).all() and paired["verdict"].str.contains("p = ").all()
     page = (reporting / "compare_report.html").read_text()
-    assert page.count("data:image/png;base64,") == 4
+    assert page.count("data:image/png;base64,") == 5
     assert not re.search(r"(src|href)=['\"]https?://", page)
-    for name in ["auc_by_model", "roc_curves", "training_curves", "gate_weights"]:
+    for name in ["auc_by_model", "roc_curves", "training_curves", "gate_weights", "conflict"]:
         assert (reporting / "figures" / f"{name}.png").stat().st_size > 10_000
     for model in MODELS:
         metrics = json.loads((reporting / "metrics" / f"{model}.json").read_text())
@@ -70,6 +70,15 @@ def test_default_run_writes_the_report(sample_project):
     assert "## Where multi-task learning gained or lost against single_task" in report
     assert "- ple level2, marital gate: entropy " in report  # the last level: task gates only
     assert "- mmoe level1, income gate: entropy " in report
+    assert "- ple: gradient cosine income vs marital " in report  # the task conflict section
+    assert pd.read_csv(reporting / "compare_metrics.csv").columns.tolist() == [
+        "model",
+        "task",
+        "metric",
+        "value",
+        "low",
+        "high",
+    ]
 
 
 def test_notebook_runs_on_the_sample_environment(sample_project, monkeypatch):

@@ -98,6 +98,37 @@ class Schedule(Settings):
     )
 
 
+BalancingMethod = Literal[
+    "equal",
+    "uncertainty",
+    "gradnorm",
+    "dwa",
+    "upgrad",
+    "mgda",
+    "pcgrad",
+    "cagrad",
+    "nash_mtl",
+    "aligned_mtl",
+]
+
+
+class Balancing(Settings):
+    """How the tasks' losses become one update (``census_mtl.balancing``)."""
+
+    method: BalancingMethod = Field(
+        "equal",
+        description="equal (the task weights as they are), uncertainty, gradnorm, dwa (loss "
+        "weighting) or, through TorchJD on the shared parameters, upgrad, mgda, pcgrad, cagrad, "
+        "nash_mtl, aligned_mtl",
+    )
+    dwa_temperature: float = Field(2.0, gt=0.0, description="DWA's temperature T")
+    gradnorm_alpha: float = Field(1.5, ge=0.0, description="GradNorm's asymmetry alpha")
+    weight_learning_rate: float = Field(
+        0.025, gt=0.0, description="Adam step of GradNorm's task weights"
+    )
+    cagrad_c: float = Field(0.5, ge=0.0, description="CAGrad's radius c")
+
+
 Device = Annotated[str, Field(pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")]
 
 
@@ -126,6 +157,7 @@ class Training(Settings):
     )
     early_stopping: EarlyStopping = Field(EarlyStopping())
     loss: Loss = Field(Loss())
+    balancing: Balancing = Field(Balancing())
     resume: bool = Field(
         True, description="continue from the model's last checkpoint of this config and data"
     )

@@ -178,6 +178,10 @@ class FusedStep:
             return contextlib.nullcontext()
         return torch.compiler.set_stance("default", skip_guard_eval_unsafe=True)
 
+    def diagnostics(self) -> dict[str, float]:
+        """The tasks' weights: the fused step sums the losses (``balancing: equal``)."""
+        return {f"weight_{t}": 1.0 for t in self.loss_fn.tasks}
+
     def close(self) -> None:
         """Give every parameter of the model its own storage again (safetensors refuses
         views)."""

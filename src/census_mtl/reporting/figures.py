@@ -108,3 +108,32 @@ def gate_heatmaps(gates: Mapping[str, dict]) -> Figure:
         ax.set_title(f"{model}, {level} (seed {gates[model]['seed']})", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def conflict(histories: Mapping[str, pd.DataFrame]) -> Figure:
+    """Per model (a row each), over the epochs and as the mean over seeds: the cosine of each
+    pair of tasks' gradients on the shared parameters, each task's training loss over its
+    first epoch's, and the weight the balancer gave each task."""
+    kinds = {
+        "grad_cos_": "gradient cosine",
+        "loss_ratio_": "loss / first epoch's",
+        "weight_": "task weight",
+    }
+    shown = {m: h for m, h in histories.items() if any(c.startswith("grad_cos_") for c in h)}
+    if not shown:
+        fig = plt.figure(figsize=(5, 1))
+        fig.text(0.5, 0.5, "no model with shared parameters in this comparison", ha="center")
+        return fig
+    fig, axes = plt.subplots(len(shown), 3, figsize=(13, 2.6 * len(shown)), squeeze=False)
+    for row, (model, history) in zip(axes, shown.items(), strict=True):
+        mean = history.groupby("epoch").mean(numeric_only=True)
+        for ax, (prefix, label) in zip(row, kinds.items(), strict=True):
+            for column in (c for c in mean.columns if c.startswith(prefix)):
+                name = column.removeprefix(prefix).replace("__", " vs ")
+                ax.plot(mean.index, mean[column], marker="o", markersize=3, label=name)
+            ax.set(title=f"{model}: {label}", xlabel="epoch")
+            ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.legend(fontsize=7)
+        row[0].axhline(0, color="grey", linewidth=0.8, linestyle=":")
+    fig.tight_layout()
+    return fig

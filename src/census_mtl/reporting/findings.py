@@ -58,3 +58,26 @@ def gate_lines(gates: Mapping[str, dict]) -> list[str]:
                     f"({g['mean_weight'][top]:.2f}); unused: {', '.join(unused) or 'none'}"
                 )
     return lines
+
+
+def conflict_lines(histories: Mapping[str, pd.DataFrame]) -> list[str]:
+    """A line per model with shared parameters: its tasks' gradient cosine at the first and the
+    last epoch (mean over seeds), and the weights its balancer gave at the last."""
+    lines = []
+    for model, history in histories.items():
+        pairs = [c for c in history.columns if c.startswith("grad_cos_")]
+        if not pairs:
+            continue
+        mean = history.groupby("epoch").mean(numeric_only=True)
+        cosines = "; ".join(
+            f"{c.removeprefix('grad_cos_').replace('__', ' vs ')} {mean[c].iloc[0]:+.2f} → "
+            f"{mean[c].iloc[-1]:+.2f}"
+            for c in pairs
+        )
+        weights = ", ".join(
+            f"{c.removeprefix('weight_')} {mean[c].iloc[-1]:.2f}"
+            for c in mean.columns
+            if c.startswith("weight_")
+        )
+        lines.append(f"- {model}: gradient cosine {cosines}; last weights {weights or 'n/a'}")
+    return lines

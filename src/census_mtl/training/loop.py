@@ -22,6 +22,7 @@ from census_mtl.metrics import score_name, validation_scores
 from census_mtl.models.prediction import predict, task_types
 from census_mtl.models.registry import standardise_outputs
 from census_mtl.training.checkpoints import Checkpoints
+from census_mtl.training.conflict import gradient_cosines, loss_ratios
 from census_mtl.training.data import TensorData
 from census_mtl.training.device import check_compiler, resolve_device, set_threads
 from census_mtl.training.loss import MultiTaskLoss
@@ -108,7 +109,8 @@ class _Run:
     def __init__(self, model, settings: Training, seed: int, rows: int) -> None:
         self.model, self.settings, self.seed = model, settings, seed
         self.types = task_types(model)
-        self.step = make_step(model, MultiTaskLoss.of(model, settings.loss), settings, rows)
+        self.loss_fn = MultiTaskLoss.of(model, settings.loss)
+        self.step = make_step(model, self.loss_fn, settings, rows)
         self.generator = torch.Generator().manual_seed(seed)
         self.progress, self.best_state = Progress(), _clone(model)
         self.log_level = logging.INFO
@@ -130,6 +132,8 @@ class _Run:
         probs = predict(self.step.scored, validation.x, settings.eval_batch_size)
         scores = validation_scores(validation.y, probs, model.tasks, self.types)
         row = history_row(progress.epoch, seconds, losses, scores, self.types)
+        row |= self.step.diagnostics() | gradient_cosines(model, self.loss_fn, train)
+        row |= loss_ratios(row, progress.history[0] if progress.history else row, model.tasks)
         _log_epoch(row, model.tasks, self.types, self.log_level)
         stopping, types = settings.early_stopping, dict(zip(model.tasks, self.types, strict=True))
         if progress.record(row, row[score_key(stopping.metric, types)], stopping.patience):

@@ -93,6 +93,16 @@ class MultiTaskLoss:
     def __call__(
         self, logits: Mapping[str, torch.Tensor], labels: torch.Tensor, sample_weight: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The total loss and each task's (before its task weight)."""
+        weighted, extra, per_task = self.parts(logits, labels, sample_weight)
+        return sum(weighted) + extra, per_task
+
+    def parts(
+        self, logits: Mapping[str, torch.Tensor], labels: torch.Tensor, sample_weight: torch.Tensor
+    ) -> tuple[list[torch.Tensor], torch.Tensor | float, dict[str, torch.Tensor]]:
+        """The tasks' weighted losses (separate tensors: each one's graph reaches only what
+        its task uses), the term that no one task owns (AITM's calibrator, else 0) and each
+        task's loss before its weight."""
         if self.entire_space is not None:
             labels = entire_space_labels(labels, self.tasks, self.funnel)
             if self.entire_space == "product":
@@ -101,10 +111,11 @@ class MultiTaskLoss:
         per_task = {
             t: self._task_loss(i, logits[t], labels, weight) for i, t in enumerate(self.tasks)
         }
-        total = sum(w * per_task[t] for w, t in zip(self.task_weights, self.tasks, strict=True))
+        weighted = [w * per_task[t] for w, t in zip(self.task_weights, self.tasks, strict=True)]
+        extra = 0.0
         if self.calibrator_weight and self.entire_space == "output" and self.funnel:
-            total = total + self.calibrator_weight * self.calibration(logits)
-        return total, per_task
+            extra = self.calibrator_weight * self.calibration(logits)
+        return weighted, extra, per_task
 
     def _task_loss(
         self, i: int, logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor | None

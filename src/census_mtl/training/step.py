@@ -6,20 +6,23 @@ schedule and keep the same kind of state, so the loop has one path.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from census_mtl import ops
+from census_mtl.balancing import make_balancer
 from census_mtl.config.training import Optimizer, Schedule, Training
 from census_mtl.ops.fused_step import FusedStep, fusable
 from census_mtl.training.data import TensorData, batches
 from census_mtl.training.loss import MultiTaskLoss
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+logger = logging.getLogger(__name__)
 
 
 class Step(Protocol):
@@ -33,13 +36,15 @@ class Step(Protocol):
 
     def load_state_dict(self, state: dict) -> None: ...
 
+    def diagnostics(self) -> dict[str, float]: ...
+
     def close(self) -> None: ...
 
 
-def make_optimizer(model: torch.nn.Module, spec: Optimizer) -> torch.optim.Optimizer:
-    """Adam or AdamW over every parameter, fused: one kernel for every parameter's update."""
+def make_optimizer(params: Iterable[torch.Tensor], spec: Optimizer) -> torch.optim.Optimizer:
+    """Adam or AdamW over ``params``, fused: one kernel for every parameter's update."""
     return OPTIMIZERS[spec.name](
-        model.parameters(), lr=spec.learning_rate, weight_decay=spec.weight_decay, fused=True
+        params, lr=spec.learning_rate, weight_decay=spec.weight_decay, fused=True
     )
 
 
@@ -60,15 +65,20 @@ def schedule_factor(spec: Schedule, steps_per_epoch: int, epochs: int) -> Callab
 
 
 class EagerStep:
-    """The reference step: ``loss.backward()``, ``torch.optim``'s Adam or AdamW, then the
-    schedule's ``LambdaLR`` and the weight average, each only where configured."""
+    """The reference step: the balancer's backward pass (``equal``: ``loss.backward()``),
+    ``torch.optim``'s Adam or AdamW, then the schedule's ``LambdaLR`` and the weight average,
+    each only where configured."""
 
     def __init__(
         self, model: torch.nn.Module, loss_fn: MultiTaskLoss, settings: Training, steps: int
     ) -> None:
         self.model, self.loss_fn, self.batch_size = model, loss_fn, settings.batch_size
         self.forward = torch.compile(model) if settings.compile else model
-        self.optimizer = make_optimizer(model, settings.optimizer)
+        device = next(model.parameters()).device
+        self.balancer = make_balancer(settings.balancing, loss_fn.tasks).to(device)
+        params = [*model.parameters(), *self.balancer.trainable()]
+        self.optimizer = make_optimizer(params, settings.optimizer)
+        self.weights = dict.fromkeys(loss_fn.tasks, 1.0)
         schedule = settings.schedule
         self.scheduler = None
         if schedule.name != "constant" or schedule.warmup_epochs:
@@ -88,26 +98,39 @@ class EagerStep:
         sums = torch.zeros(len(self.loss_fn.tasks) + 1, device=order.device)
         for index in batches(order, self.batch_size):
             x, y, w = data.rows(index)
-            total, per_task = self.loss_fn(self.forward(x), y, w)
+            losses, extra, per_task = self.loss_fn.parts(self.forward(x), y, w)
             self.optimizer.zero_grad(set_to_none=True)
-            total.backward()
+            self.balancer.backward(self.model, losses, extra, ~torch.isnan(y).all(0))
             self.optimizer.step()
             if self.scheduler is not None:
                 self.scheduler.step()
             if self.ema is not None:
                 self.ema.update_parameters(self.model)
-            sums += torch.stack([total.detach(), *(v.detach() for v in per_task.values())])
-        return (sums / math.ceil(len(order) / self.batch_size)).tolist()
+            total = sum(v.detach() for v in losses) + (
+                extra.detach() if torch.is_tensor(extra) else extra
+            )
+            sums += torch.stack([total, *(v.detach() for v in per_task.values())])
+        means = (sums / math.ceil(len(order) / self.batch_size)).tolist()
+        self.weights = self.balancer.end_epoch(means[1:])
+        return means
+
+    def diagnostics(self) -> dict[str, float]:
+        """The epoch's mean weight of each task (``weight_<task>``)."""
+        return {f"weight_{t}": w for t, w in self.weights.items()}
 
     def state_dict(self) -> dict:
         return {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
             "ema": self.ema.state_dict() if self.ema else None,
+            "balancer": self.balancer.state_dict(),
+            "weights": self.weights,
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
+        self.balancer.load_state_dict(state["balancer"])
+        self.weights = state["weights"]
         if self.scheduler is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         if self.ema is not None:
@@ -120,11 +143,18 @@ class EagerStep:
 def make_step(
     model: torch.nn.Module, loss_fn: MultiTaskLoss, settings: Training, rows: int
 ) -> Step:
-    """The fused step where ``compile`` and the speed kernels are on and the model has no
-    batch norm (its running statistics cannot update inside the fused gradient), else the
-    reference step (compiled with ``compile``)."""
+    """The fused step where ``compile`` and the speed kernels are on, the tasks are balanced
+    ``equal`` and the model has no batch norm (its running statistics cannot update inside the
+    fused gradient), else the reference step (compiled with ``compile``)."""
     steps = math.ceil(rows / settings.batch_size)
-    if not (settings.compile and ops.fast() and fusable(model)):
+    fused = settings.compile and ops.fast() and fusable(model)
+    if fused and settings.balancing.method != "equal":
+        logger.info(
+            "balancing %s trains through the reference step (compiled model, torch.optim): "
+            "the fused step sums the losses.",
+            settings.balancing.method,
+        )
+    if not fused or settings.balancing.method != "equal":
         return EagerStep(model, loss_fn, settings, steps)
     factor = schedule_factor(settings.schedule, steps, settings.max_epochs)
     rate = settings.optimizer.learning_rate

@@ -164,14 +164,14 @@ def test_report_pages_and_figures(datasets, tmp_path):
     header = "Run 2026-01-02 03:04 UTC, commit abc1234, Kedro environment 'sample'; data: toy"
     assert f"*{header}; seeds 1, 2.*" in markdown and html.escape(header) in page
     assert list(table["model"]) == list(AUCS)
-    assert len(figures) == 4 and all(isinstance(f, Figure) for f in figures)
+    assert len(figures) == 5 and all(isinstance(f, Figure) for f in figures)
     assert "| ple | 1,234 | 12 | 1.50 | 4,5 | 0.95100 ± 0.00100 [0.9480, 0.9540]" in markdown
     assert "| ple, ensemble of 2 |" in markdown
     assert "| PLE paper (published) |" in markdown and "0.9522" in markdown
     assert "## Paired differences" in markdown and "ple vs single_task" in markdown
     assert "![Test AUC by model and task](figures/auc_by_model.png)" in markdown
     assert "**seesaw**" in markdown
-    assert page.count("data:image/png;base64,") == 4
+    assert page.count("data:image/png;base64,") == 5
     assert "## Where multi-task learning gained or lost against single_task" in markdown
     assert "- **Seesaw** (a significant gain on one task and loss on another):" in markdown
     assert "## What the gates do\n\n- No gated model in this run." in markdown

@@ -14,8 +14,14 @@ from census_mtl.config.project import Compare
 from census_mtl.features import LABEL_PREFIX
 from census_mtl.models.funnel import ENTIRE, entire_space_labels
 from census_mtl.reporting.comparisons import paired_table
-from census_mtl.reporting.figures import auc_by_model, gate_heatmaps, roc_curves, training_curves
-from census_mtl.reporting.findings import gate_lines, mtl_findings
+from census_mtl.reporting.figures import (
+    auc_by_model,
+    conflict,
+    gate_heatmaps,
+    roc_curves,
+    training_curves,
+)
+from census_mtl.reporting.findings import conflict_lines, gate_lines, mtl_findings
 from census_mtl.reporting.render import html_report, markdown_report, provenance
 from census_mtl.reporting.table import headlines, metrics_table, models_table, wide_table
 from census_mtl.training.data import task_names
@@ -26,6 +32,7 @@ FIGURES = {
     "roc_curves": "ROC curves on the test split",
     "training_curves": "Validation AUC per epoch (networks)",
     "gate_weights": "Mean gate weight per expert on the test split (gated models)",
+    "conflict": "Task conflict per epoch: gradient cosine, loss ratios, balancer weights",
 }
 logger = logging.getLogger(__name__)
 
@@ -44,14 +51,19 @@ def _figures(
 ) -> dict[str, Figure]:
     """The report's figures; ``trained``: the tasks validated during training (``scores``'
     tasks add the funnel steps over the entire space)."""
-    networks = {m: h for m, h in data["training_history"].items() if m != "gbdt"}
-    tasks = list(scores)
+    networks, tasks = _networks(data), list(scores)
     return {
         "auc_by_model": auc_by_model(long, scores),
         "roc_curves": roc_curves(data["roc_curve"], tasks),
         "training_curves": training_curves(networks, trained),
         "gate_weights": gate_heatmaps(_gates(data)),
+        "conflict": conflict(networks),
     }
+
+
+def _networks(data: dict) -> dict[str, pd.DataFrame]:
+    """The training histories of the networks (the GBDT's rounds are not epochs)."""
+    return {m: h for m, h in data["training_history"].items() if m != "gbdt"}
 
 
 def _gates(data: dict) -> dict[str, dict]:
@@ -76,6 +88,21 @@ def _rows(test: dict) -> list[str]:
     return [
         f"- {task}: {scores['rows']:,} rows" for task, scores in test.items() if "rows" in scores
     ]
+
+
+def _sections(settings: Compare, paired: pd.DataFrame, data: dict) -> dict[str, list[str]]:
+    """The report's sections in words: gains and losses, gates, task conflict, test rows."""
+    first = next(iter(data["test_metrics"].values()))
+    conflicts = conflict_lines(_networks(data))
+    return {
+        f"Where multi-task learning gained or lost against {settings.baseline}": mtl_findings(
+            paired, settings.baseline, settings.focus
+        ),
+        "What the gates do": gate_lines(_gates(data)) or ["- No gated model in this run."],
+        "Task conflict (gradient cosine, first → last epoch, mean over seeds)": conflicts
+        or ["- No model with shared parameters in this run."],
+        "Test rows each task is scored on": _rows(first["test"]),
+    }
 
 
 def compare_models(
@@ -105,13 +132,7 @@ def compare_models(
     captions = {FIGURES[k]: f"figures/{k}.png" for k in figures}
     seeds = sorted({r["seed"] for m in data["training_metrics"].values() for r in m["runs"]})
     header, references = provenance(run_info, seeds), settings.references
-    sections = {
-        f"Where multi-task learning gained or lost against {settings.baseline}": mtl_findings(
-            paired, settings.baseline, settings.focus
-        ),
-        "What the gates do": gate_lines(_gates(data)) or ["- No gated model in this run."],
-        "Test rows each task is scored on": _rows(first["test"]),
-    }
+    sections = _sections(settings, paired, data)
     markdown = markdown_report(tables, scores, captions, links, references, header, sections)
     embedded = {FIGURES[k]: fig for k, fig in figures.items()}
     page = html_report(tables, scores, embedded, links, references, header, sections)

@@ -29,6 +29,7 @@ def create_pipeline(models: Iterable[str]) -> Pipeline:
                     "figure_roc_curves",
                     "figure_training_curves",
                     "figure_gate_weights",
+                    "figure_conflict",
                 ],
                 name="compare_models",
             )
