@@ -8,39 +8,39 @@ import itertools
 import torch
 from torch import nn
 
-from census_mtl.balancing import shared_parameters
 from census_mtl.training.data import TensorData
 from census_mtl.training.loss import MultiTaskLoss
 
-PROBE_ROWS = 4096  # the first rows of the training data
+PROBE_ROWS = 1024  # the first rows of the training data: one batch
 
 
 def gradient_cosines(model: nn.Module, loss_fn: MultiTaskLoss, data: TensorData) -> dict:
     """``grad_cos_<a>__<b>`` for each pair of tasks: the cosine of their losses' gradients on the
-    shared parameters, over the first ``PROBE_ROWS`` training rows, the model in eval mode (no
-    dropout draws: training's random numbers are untouched). Nothing for a model whose tasks
-    share no parameter (single-task)."""
+    parameters that more than one task reaches, over the first ``PROBE_ROWS`` training rows, the
+    model in eval mode (no dropout draws: training's random numbers are untouched). One
+    gradient per task; nothing for a model whose tasks share no parameter (single-task)."""
     was_training = model.training
     model.eval()
     try:
         index = torch.arange(min(PROBE_ROWS, len(data)), device=data.x.device)
         losses, _, _ = loss_fn.parts(model(data.x[index]), data.y[index], data.w[index])
-        shared, _ = shared_parameters(model, losses)
-        grads = [_flat_grad(loss, shared) for loss in losses] if shared else []
+        params = [p for p in model.parameters() if p.requires_grad]
+        per_task = [
+            torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+            for loss in losses
+        ]
     finally:
         model.train(was_training)
+    shared = [k for k in range(len(params)) if sum(g[k] is not None for g in per_task) > 1]
+    if not shared:
+        return {}
+    flat = [torch.cat([grads[k].reshape(-1) for k in shared]) for grads in per_task]
     return {
         f"grad_cos_{loss_fn.tasks[i]}__{loss_fn.tasks[j]}": float(
-            torch.nn.functional.cosine_similarity(grads[i], grads[j], dim=0)
+            torch.nn.functional.cosine_similarity(flat[i], flat[j], dim=0)
         )
-        for i, j in itertools.combinations(range(len(grads)), 2)
+        for i, j in itertools.combinations(range(len(flat)), 2)
     }
-
-
-def _flat_grad(loss: torch.Tensor, params: list[nn.Parameter]) -> torch.Tensor:
-    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-    pairs = zip(grads, params, strict=True)
-    return torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for g, p in pairs])
 
 
 def loss_ratios(row: dict[str, float], first: dict[str, float], tasks: list[str]) -> dict:
