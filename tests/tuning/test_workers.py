@@ -175,14 +175,17 @@ def test_a_trial_failed_as_stale_while_it_ran_is_dropped_not_fatal(backend, tmp_
     study = optuna.create_study(storage=make_storage(settings))
 
     def evaluate(trial: optuna.Trial, x: float) -> float:
-        if trial.number == 0:  # what another worker's fail_stale_trials does
+        if trial.number in (0, 1):  # what another worker's fail_stale_trials does
             trial.storage.set_trial_state_values(optuna_api.trial_id(trial), TrialState.FAIL)
         trial.storage.record_heartbeat(optuna_api.trial_id(trial))  # a late beat: no error either
+        if trial.number == 1:  # a write to the failed trial (a report, a user attribute)
+            trial.set_user_attr("host", "worker-1")
         return x
 
     ran = run_study(study, lambda t: t.suggest_float("x", 0, 1), evaluate, 2, None)  # no twins
-    assert ran == [1, 2] and study.trials[0].state == TrialState.FAIL
+    assert ran == [2, 3] and study.trials[0].state == TrialState.FAIL
     assert "Trial 0 was failed as stale by another worker" in caplog.text
+    assert "Trial 1 was failed as stale by another worker" in caplog.text
 
 
 def test_an_evaluation_error_still_ends_the_worker(tmp_path):

@@ -22,7 +22,7 @@ from typing import Any
 
 import optuna
 import sqlalchemy
-from optuna.exceptions import ExperimentalWarning, StorageInternalError
+from optuna.exceptions import ExperimentalWarning, StorageInternalError, UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
 from census_mtl.errors import ProjectError, first_line
@@ -93,6 +93,16 @@ def _fail_stale(study: optuna.Study) -> None:
         optuna.storages.fail_stale_trials(study)
 
 
+def _dropped(number: int) -> None:
+    """Say that trial ``number`` was failed as stale by another worker while this one ran it."""
+    logger.warning(
+        "Trial %d was failed as stale by another worker while this one ran it (its "
+        "heartbeats came later than grace_period): its result is dropped, its retry runs "
+        "it again.",
+        number,
+    )
+
+
 def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
     """Run one trial: its number if it was evaluated, ``None`` if it was skipped, or if another
     worker failed it as stale while it ran (this worker's heartbeats came too late)."""
@@ -111,6 +121,8 @@ def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
             return None
         try:
             value = evaluate(trial, configuration)
+        except UpdateFinishedTrialError:  # it wrote to the trial after a peer failed it
+            return _dropped(trial.number)
         except optuna.TrialPruned as pruned:
             logger.info("Trial %d pruned: %s", trial.number, pruned)
             value, state = None, TrialState.PRUNED
@@ -122,13 +134,7 @@ def _run_one(study, draw, evaluate, n_trials: int | None) -> int | None:
     told = study.tell(trial, value, state=state, skip_if_finished=True)
     gc.collect()
     if told.state != state:
-        logger.warning(
-            "Trial %d was failed as stale by another worker while this one ran it (its "
-            "heartbeats came later than grace_period): its result is dropped, its retry runs "
-            "it again.",
-            trial.number,
-        )
-        return None
+        return _dropped(trial.number)
     if state == TrialState.COMPLETE:
         log_completed(study, told.values, trial.number, trial.params)
     return trial.number
