@@ -16,19 +16,27 @@ import torch
 from torch import nn
 
 
+def task_gradients(
+    model: nn.Module, losses: Sequence[torch.Tensor]
+) -> tuple[list[nn.Parameter], list[tuple[torch.Tensor | None, ...]], list[int]]:
+    """``model``'s trainable parameters, each task's gradient on them (``None`` where its loss
+    does not reach one) and, per parameter, how many tasks reach it: one gradient per task of
+    ``losses``, one batch's tasks' losses, the graph kept for the caller."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads = [
+        torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True) for loss in losses
+    ]
+    counts = [sum(task[k] is not None for task in grads) for k in range(len(params))]
+    return params, grads, counts
+
+
 def shared_parameters(
     model: nn.Module, losses: Sequence[torch.Tensor]
 ) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
     """The parameters that more than one task's loss reaches through the graph (experts, shared
     layers, gates mixing them) and those that one task alone reaches (its tower, its last
-    experts): found from ``losses``, one batch's tasks' losses, without a backward pass's
-    arithmetic beyond one gradient per task."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    grads = [
-        torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True) for loss in losses
-    ]
-    reached = [{i for i, g in enumerate(task) if g is not None} for task in grads]
-    counts = [sum(i in r for r in reached) for i in range(len(params))]
+    experts), found from ``losses`` by ``task_gradients``."""
+    params, _, counts = task_gradients(model, losses)
     return (
         [p for p, c in zip(params, counts, strict=True) if c > 1],
         [p for p, c in zip(params, counts, strict=True) if c == 1],

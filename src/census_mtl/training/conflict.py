@@ -8,6 +8,7 @@ import itertools
 import torch
 from torch import nn
 
+from census_mtl.balancing.base import task_gradients
 from census_mtl.training.data import TensorData
 from census_mtl.training.loss import MultiTaskLoss
 
@@ -24,14 +25,10 @@ def gradient_cosines(model: nn.Module, loss_fn: MultiTaskLoss, data: TensorData)
     try:
         index = torch.arange(min(PROBE_ROWS, len(data)), device=data.x.device)
         losses, _, _ = loss_fn.parts(model(data.x[index]), data.y[index], data.w[index])
-        params = [p for p in model.parameters() if p.requires_grad]
-        per_task = [
-            torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-            for loss in losses
-        ]
+        _, per_task, counts = task_gradients(model, losses)
     finally:
         model.train(was_training)
-    shared = [k for k in range(len(params)) if sum(g[k] is not None for g in per_task) > 1]
+    shared = [k for k, count in enumerate(counts) if count > 1]
     if not shared:
         return {}
     flat = [torch.cat([grads[k].reshape(-1) for k in shared]) for grads in per_task]
