@@ -11,6 +11,7 @@ from torchjd.aggregation import UPGrad
 from census_mtl.balancing import make_balancer, shared_parameters
 from census_mtl.config import validate
 from census_mtl.config.training import Balancing
+from census_mtl.models import build_model
 
 TASKS = ["a", "b"]
 
@@ -150,3 +151,18 @@ def test_shared_parameters_are_those_two_tasks_reach():
     shared, own = shared_parameters(model, model.losses(X))
     assert shared == list(model.shared.parameters())
     assert own == [*model.head_a.parameters(), *model.head_b.parameters()]
+
+
+def test_stacked_towers_are_task_specific_and_single_task_shares_nothing():
+    """A stacked tensor holds every task's tower: each task reaches its own slice only."""
+    x = torch.randn(32, 8, generator=torch.Generator().manual_seed(2))
+    params = {"bottom_hidden_units": [16], "tower_hidden_units": [8]}
+    network = build_model("share_bottom", 8, TASKS, params, ("regression",) * 2)
+    out = network(x)
+    shared, own = shared_parameters(network, [out["a"].pow(2).mean(), out["b"].pow(2).mean()])
+    names = {id(p): n for n, p in network.named_parameters()}
+    assert {names[id(p)].split(".")[0] for p in shared} == {"bottom"}
+    assert {names[id(p)].split(".")[0] for p in own} == {"towers"}
+    single = build_model("single_task", 8, TASKS, {"hidden_units": [16]}, ("regression",) * 2)
+    out = single(x)
+    assert shared_parameters(single, [out["a"].pow(2).mean(), out["b"].pow(2).mean()])[0] == []

@@ -60,9 +60,9 @@ class Aggregation(Balancer):
         extra: torch.Tensor | float,
         present: torch.Tensor,
     ) -> None:
-        if self.split is None:
-            self.split = shared_parameters(model, losses)
-        shared, own = self.split
+        shared, own = self.split or shared_parameters(model, losses)
+        if self.split is None and bool(present.all()):  # kept once every task is in a batch
+            self.split = (shared, own)
         if isinstance(extra, torch.Tensor):
             extra.backward(retain_graph=True)
         if own:

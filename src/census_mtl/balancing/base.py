@@ -20,14 +20,21 @@ def task_gradients(
     model: nn.Module, losses: Sequence[torch.Tensor]
 ) -> tuple[list[nn.Parameter], list[tuple[torch.Tensor | None, ...]], list[int]]:
     """``model``'s trainable parameters, each task's gradient on them (``None`` where its loss
-    does not reach one) and, per parameter, how many tasks reach it: one gradient per task of
+    does not reach one) and, per parameter, how many tasks reach it: the most tasks with a
+    non-zero gradient at any one of its elements, since a stacked tensor holds every task's
+    tower and each task's gradient fills its own slice only. One gradient per task of
     ``losses``, one batch's tasks' losses, the graph kept for the caller."""
     params = [p for p in model.parameters() if p.requires_grad]
     grads = [
         torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True) for loss in losses
     ]
-    counts = [sum(task[k] is not None for task in grads) for k in range(len(params))]
+    counts = [_reach([task[k] for task in grads]) for k in range(len(params))]
     return params, grads, counts
+
+
+def _reach(gradients: Sequence[torch.Tensor | None]) -> int:
+    nonzero = [g != 0 for g in gradients if g is not None]
+    return int(torch.stack(nonzero).sum(0).max()) if nonzero else 0
 
 
 def shared_parameters(
@@ -35,7 +42,8 @@ def shared_parameters(
 ) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
     """The parameters that more than one task's loss reaches through the graph (experts, shared
     layers, gates mixing them) and those that one task alone reaches (its tower, its last
-    experts), found from ``losses`` by ``task_gradients``."""
+    experts, its slice of the stacked towers), found from ``losses`` by ``task_gradients``:
+    call it with a batch where every task has a labelled row."""
     params, _, counts = task_gradients(model, losses)
     return (
         [p for p, c in zip(params, counts, strict=True) if c > 1],

@@ -29,6 +29,7 @@ class GradNorm(Balancer):
         self.register_buffer("initial", torch.full((len(tasks),), float("nan")))
         self.optimizer = torch.optim.Adam([self.task_weight], lr=learning_rate)
         self.shared: list[nn.Parameter] | None = None
+        self.complete = False
 
     def weights(self, present: torch.Tensor) -> torch.Tensor:
         return self.task_weight.detach().clone()
@@ -39,8 +40,11 @@ class GradNorm(Balancer):
     def objective(
         self, model: nn.Module, losses: torch.Tensor, present: torch.Tensor
     ) -> torch.Tensor:
-        if self.shared is None:
-            self.shared = shared_parameters(model, list(losses))[0]
+        if self.shared is None or not self.complete:  # kept once every task is in a batch
+            self.shared, self.complete = (
+                shared_parameters(model, list(losses))[0],
+                bool(present.all()),
+            )
         norms = torch.stack([self._norm(loss) for loss in losses])
         weights = self.weights(present)  # this step's: the update below is for the next
         self.record(weights)

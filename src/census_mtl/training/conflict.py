@@ -16,10 +16,11 @@ PROBE_ROWS = 1024  # the first rows of the training data: one batch
 
 
 def gradient_cosines(model: nn.Module, loss_fn: MultiTaskLoss, data: TensorData) -> dict:
-    """``grad_cos_<a>__<b>`` for each pair of tasks: the cosine of their losses' gradients on the
-    parameters that more than one task reaches, over the first ``PROBE_ROWS`` training rows, the
-    model in eval mode (no dropout draws: training's random numbers are untouched). One
-    gradient per task; nothing for a model whose tasks share no parameter (single-task)."""
+    """``grad_cos_<a>__<b>`` for each pair of tasks: the cosine of their losses' gradients on
+    the parameter elements that both reach (``_cosine``), over the first ``PROBE_ROWS``
+    training rows, the model in eval mode (no dropout draws: training's random numbers are
+    untouched). One gradient per task; nothing for a model whose tasks share no parameter
+    (single-task)."""
     was_training = model.training
     model.eval()
     try:
@@ -31,13 +32,24 @@ def gradient_cosines(model: nn.Module, loss_fn: MultiTaskLoss, data: TensorData)
     shared = [k for k, count in enumerate(counts) if count > 1]
     if not shared:
         return {}
-    flat = [torch.cat([grads[k].reshape(-1) for k in shared]) for grads in per_task]
     return {
-        f"grad_cos_{loss_fn.tasks[i]}__{loss_fn.tasks[j]}": float(
-            torch.nn.functional.cosine_similarity(flat[i], flat[j], dim=0)
+        f"grad_cos_{loss_fn.tasks[i]}__{loss_fn.tasks[j]}": _cosine(
+            [per_task[i][k] for k in shared], [per_task[j][k] for k in shared]
         )
-        for i, j in itertools.combinations(range(len(flat)), 2)
+        for i, j in itertools.combinations(range(len(per_task)), 2)
     }
+
+
+def _cosine(a: list[torch.Tensor | None], b: list[torch.Tensor | None]) -> float:
+    """Cosine of two tasks' gradients over the elements where both are non-zero (a stacked
+    tensor's other slices belong to other tasks)."""
+    pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
+    both = [(x != 0) & (y != 0) for x, y in pairs]
+    flat_a = torch.cat([x[m] for (x, _), m in zip(pairs, both, strict=True)])
+    flat_b = torch.cat([y[m] for (_, y), m in zip(pairs, both, strict=True)])
+    if not len(flat_a):
+        return float("nan")
+    return float(torch.nn.functional.cosine_similarity(flat_a, flat_b, dim=0))
 
 
 def loss_ratios(row: dict[str, float], first: dict[str, float], tasks: list[str]) -> dict:
