@@ -94,6 +94,9 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
         scarce = _run(["dvc", "repro", "--dry", "-s", f"scarce@{fraction}"], project_copy)
         command = f"> kedro run --env scarce --params preprocess.label_fraction.income={fraction}"
         assert command in scarce
+    balancing = _run(["dvc", "repro", "--dry", "balancing_report"], project_copy)
+    assert "> kedro run --pipelines balancing_relatedness" in balancing
+    assert "> kedro run --pipelines balancing_report" in balancing
     metrics = _run(["dvc", "metrics", "show"], project_copy)
     for path in ["data_report.json", "metrics/ple.json", "training/mmoe.json"]:
         assert f"data/08_reporting/{path}" in metrics
@@ -116,7 +119,15 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
 def _try_a_parameter_with_dvc_exp(project: Path) -> None:
     """``dvc exp run -S`` on a parameter file DVC tracks, and the result in ``dvc exp show``."""
     ran = _run(
-        ["dvc", "exp", "run", "-S", "conf/base/parameters_compare.yml:compare.alpha=0.01"], project
+        [
+            "dvc",
+            "exp",
+            "run",
+            "-S",
+            "conf/base/parameters_compare.yml:compare.alpha=0.01",
+            "compare",
+        ],
+        project,
     )
     assert "Running stage 'compare'" in ran and "Running stage 'train@" not in ran
     assert "compare.alpha" in _run(["dvc", "params", "diff"], project)

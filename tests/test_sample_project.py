@@ -130,6 +130,21 @@ def test_scarce_study_gathers_each_fraction_and_the_full_label_run(sample_projec
     assert set(metrics["auc_income"]) == {"0.10", "1.00"}
 
 
+def test_balancing_study_runs_on_the_environment_data_and_reports(sample_project):
+    """`kedro run --env sample --pipelines balancing`, then `balancing_report`, two methods."""
+    study = {"methods": ["equal", "upgrad"], "networks": ["share_bottom"], "seeds": [1, 2]}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        run_kedro(sample_project, monkeypatch, ["balancing"], balancing_study=study)
+        run_kedro(sample_project, monkeypatch, ["balancing_report"], balancing_study=study)
+    root = sample_project / "data" / "sample" / "balancing"
+    results = pd.read_csv(root / "census" / "results.csv")
+    assert len(results) == 6 and set(results["method"]) == {"equal", "upgrad"}
+    gains = pd.read_csv(root / "delta_m.csv")
+    assert gains["model"].tolist() == ["share_bottom/equal", "share_bottom/upgrad"]
+    page = (root / "report.md").read_text()
+    assert "### census" in page and "share_bottom under equal against single-task" in page
+
+
 def test_cli_scores_a_file_reporting_bad_rows(sample_project, tmp_path, monkeypatch):
     """Only a model file and the input: run from an empty folder, with no project beside it."""
     raw = sample_project / "data" / "sample" / "01_raw" / "census-income.test.gz"

@@ -56,6 +56,18 @@ def bootstrap_auc(
     return np.concatenate(aucs)
 
 
+def bootstrap_mse(
+    labels: np.ndarray, values: np.ndarray, samples: int, seed: int, chunk: int = 100
+) -> np.ndarray:
+    """MSE of ``samples`` bootstrap resamples, drawn as ``bootstrap_auc`` draws them: the same
+    ``seed`` and row count give the same resampled rows, so the two pair across models."""
+    squared = (values - labels) ** 2
+    rng, n, means = np.random.default_rng(seed), len(squared), []
+    for size in [chunk] * (samples // chunk) + ([samples % chunk] if samples % chunk else []):
+        means.append(squared[rng.integers(0, n, (size, n))].mean(1))
+    return np.concatenate(means)
+
+
 def task_metrics(
     labels: np.ndarray, probs: np.ndarray, bootstrap_samples: int, seed: int
 ) -> dict[str, float]:

@@ -1,5 +1,5 @@
 """Project pipelines: ingest, preprocess, train_<model>, <model>, __default__, predict,
-tune_<model>, relatedness and scarce."""
+tune_<model>, relatedness, scarce and the balancing study's three."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from kedro.pipeline import Pipeline
 
 from census_mtl.models import MODEL_NAMES
 from census_mtl.pipelines import (
+    balancing,
     compare,
     evaluate,
     ingest,
@@ -40,6 +41,9 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["predict"] = predict.create_pipeline()  # not part of __default__ either
     pipelines["relatedness"] = relatedness.create_pipeline()  # synthetic: its own DVC stage
     pipelines["scarce"] = scarce.create_pipeline()  # --env scarce, after one run per fraction
+    pipelines["balancing"] = balancing.create_census_pipeline()  # the environment's census data
+    pipelines["balancing_relatedness"] = balancing.create_relatedness_pipeline()
+    pipelines["balancing_report"] = balancing.create_report_pipeline()
     for model in TUNABLE:  # not part of __default__
         pipelines[f"tune_{model}"] = tune.create_pipeline(model)
     return pipelines

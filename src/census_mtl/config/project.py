@@ -29,6 +29,7 @@ from census_mtl.config.network import (
     SingleTaskParams,
 )
 from census_mtl.config.relatedness import Relatedness
+from census_mtl.config.study import BalancingStudy
 from census_mtl.config.training import INFERENCE_BATCH, Training
 from census_mtl.config.tuning import SearchSpace, Tuning
 from census_mtl.data.schema import CATEGORIES, COLUMNS, LABEL, LABEL_VALUES, NUMERIC
@@ -246,6 +247,7 @@ class Params(Settings):
     tuning_spaces: dict[ModelName, SearchSpace] = Field({})
     synthetic_data: SyntheticData | None = Field(None, description="sample environment only")
     relatedness: Relatedness
+    balancing_study: BalancingStudy = Field(BalancingStudy())
     predict_input: str | None = Field(None, description="file the predict pipeline scores")
     predict_model: str | None = Field(
         None, description="model the predict pipeline uses: a model name or an absolute path"

@@ -81,11 +81,23 @@ def paired_table(
     tasks: Mapping[str, str],
     settings: Compare,
 ) -> pd.DataFrame:
-    """One row per comparison and task (``tasks``: name to type), on the task's labelled rows
-    (``rows``), with Holm-adjusted p-values and a verdict: DeLong's test of AUC for a binary
-    task, the paired MSE test otherwise."""
+    """One row per comparison of ``comparison_pairs`` and task (``paired_rows``)."""
+    pairs = comparison_pairs(list(predictions), settings)
+    return paired_rows(predictions, labels, tasks, pairs, settings.alpha)
+
+
+def paired_rows(
+    predictions: Mapping[str, pd.DataFrame],
+    labels: pd.DataFrame,
+    tasks: Mapping[str, str],
+    pairs: Sequence[tuple[str, str]],
+    alpha: float,
+) -> pd.DataFrame:
+    """One row per pair ``(a, b)`` of ``predictions``' models and task (``tasks``: name to
+    type), on the task's labelled rows (``rows``), with Holm-adjusted p-values over all rows and
+    a verdict: DeLong's test of AUC for a binary task, the paired MSE test otherwise."""
     rows = []
-    for a, b in comparison_pairs(list(predictions), settings):
+    for a, b in pairs:
         for task, kind in tasks.items():
             y = labels[f"y__{task}"].to_numpy(np.float64)
             seeds_a, seeds_b = (
@@ -117,8 +129,6 @@ def paired_table(
             )
     table = pd.DataFrame(rows)
     table["p_holm"] = holm(table["p"].tolist())
-    table["significant"] = table["p_holm"] < settings.alpha
-    table["verdict"] = [
-        _verdict(r["a"], r["b"], r["task"], r, settings.alpha) for _, r in table.iterrows()
-    ]
+    table["significant"] = table["p_holm"] < alpha
+    table["verdict"] = [_verdict(r["a"], r["b"], r["task"], r, alpha) for _, r in table.iterrows()]
     return table

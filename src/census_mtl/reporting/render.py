@@ -135,7 +135,7 @@ def _secondary(
     return header, rows
 
 
-def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows])
 
@@ -186,11 +186,11 @@ def markdown_report(
     are titled lists of Markdown lines after the first table."""
     paired = tables["paired"]
     parts = ["# Model comparison", "", f"*{header}*", "", INTRO, ""]
-    parts += [_markdown_table(*_cells(tables, scores, references)), ""]
+    parts += [markdown_table(*_cells(tables, scores, references)), ""]
     for title, lines in (sections or {}).items():
         parts += [f"## {title}", "", *lines, ""]
-    parts += ["## Paired differences", "", PAIRED, "", _markdown_table(*_paired(paired)), ""]
-    parts += ["## Other test metrics", "", _markdown_table(*_secondary(tables, scores)), ""]
+    parts += ["## Paired differences", "", PAIRED, "", markdown_table(*_paired(paired)), ""]
+    parts += ["## Other test metrics", "", markdown_table(*_secondary(tables, scores)), ""]
     parts += [f"## {caption}\n\n![{caption}]({path})\n" for caption, path in figures.items()]
     if links:
         parts += ["## Tuning", "", *(f"- [{name}]({path})" for name, path in links.items()), ""]

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
-import multiprocessing
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -19,6 +15,7 @@ from census_mtl.metrics import r2
 from census_mtl.models import build_model
 from census_mtl.models.prediction import predict
 from census_mtl.training.data import TensorData
+from census_mtl.training.grid import in_processes
 from census_mtl.training.loop import fit
 
 TASKS = ("task1", "task2")
@@ -86,16 +83,6 @@ def train_one(
     return facts, values
 
 
-def _fits(jobs: list[tuple], workers: int) -> Iterator[tuple[dict, np.ndarray]]:
-    """``train_one`` of every job, in order: here, or in ``workers`` spawned processes (each
-    fit is seeded on its own, so the results do not depend on where it ran)."""
-    if workers == 1:
-        yield from itertools.starmap(train_one, jobs)
-        return
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(train_one, *zip(*jobs, strict=True))
-
-
 def train_all(
     pairs: pd.DataFrame, settings: Relatedness, training: Training
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -110,7 +97,9 @@ def train_all(
     ]
     jobs = [(k["model"], settings, training, data[k["correlation"]], k["seed"]) for k in keys]
     results, predictions = [], []
-    for key, (facts, values) in zip(keys, _fits(jobs, settings.workers), strict=True):
+    for key, (facts, values) in zip(
+        keys, in_processes(train_one, jobs, settings.workers), strict=True
+    ):
         results.append(key | facts)
         frame = pd.DataFrame(values, columns=[f"p_{t}" for t in TASKS])
         predictions.append(frame.assign(**key, row=np.arange(len(frame))))

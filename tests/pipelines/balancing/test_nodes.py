@@ -1,0 +1,142 @@
+"""The balancing study on small synthetic task pairs: the grid, its resume, its report."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+import yaml
+
+from census_mtl.config import ConfigError
+from census_mtl.pipelines.balancing import nodes
+from census_mtl.training import grid
+from census_mtl.training.checkpoints import Checkpoints
+
+with open("conf/base/parameters_relatedness.yml") as f:
+    RELATEDNESS = yaml.safe_load(f)["relatedness"]
+with open("conf/base/parameters_compare.yml") as f:
+    COMPARE = yaml.safe_load(f)["compare"]
+RELATEDNESS["data"] |= {"train_rows": 300, "validation_rows": 100, "test_rows": 120, "dim": 8}
+RELATEDNESS["training"] |= {"max_epochs": 2, "batch_size": 64}
+STUDY = {
+    "methods": ["equal", "dwa", "upgrad"],
+    "networks": ["ple", "share_bottom"],
+    "seeds": [1, 2],
+    "correlations": [-0.5],
+    "bootstrap_samples": 200,
+}
+DEFAULTS = {"device": "cpu", "num_threads": 1}
+
+
+class Killed(Exception):
+    """The process dies here (the kill of a real run)."""
+
+
+RUN_INFO = {"date": "2026-12-06", "commit": "abc1234", "environment": "test"}
+
+
+def _study(folder, study=STUDY):
+    data = nodes.relatedness_settings(RELATEDNESS, study)
+    jobs = nodes.relatedness_jobs(RELATEDNESS, study, DEFAULTS)
+    return nodes.train_study(data, jobs, Checkpoints(folder), study)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    return _study(tmp_path_factory.mktemp("runs"))
+
+
+def test_every_method_network_and_seed_is_trained_once(study):
+    results, predictions = study
+    table = results["relatedness_-0.50"]
+    assert len(table) == (2 * 3 + 1) * 2
+    assert table.groupby(["network", "method"]).size().to_dict() == {
+        **{(n, m): 2 for n in ("ple", "share_bottom") for m in STUDY["methods"]},
+        ("single_task", "equal"): 2,
+    }
+    shared = table[table["network"] != "single_task"]
+    assert shared["grad_cos_task1__task2"].between(-1, 1).all()
+    assert table.loc[table["network"] == "single_task", "grad_cos_task1__task2"].isna().all()
+    frame = predictions["relatedness_-0.50"]
+    assert len(frame) == 120 and {"y__task1", "p_task2__ple__upgrad__seed2"} <= set(frame)
+
+
+def test_each_training_uses_its_own_method(study):
+    jobs = nodes.relatedness_jobs(RELATEDNESS, STUDY, DEFAULTS)
+    assert {(j.network, j.method, j.training.balancing.method) for j in jobs} >= {
+        ("ple", "dwa", "dwa"),
+        ("share_bottom", "upgrad", "upgrad"),
+        ("single_task", "equal", "equal"),
+    }
+
+
+def test_a_study_killed_midway_resumes_to_the_same_results(study, tmp_path, monkeypatch):
+    """The fifth training is killed; the rerun keeps the four before it and trains the rest."""
+    calls, killed, fit = [], [], grid.fit
+
+    def dies_at_the_fifth(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5 and not killed:
+            killed.append(1)
+            raise Killed
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(grid, "fit", dies_at_the_fifth)
+    with pytest.raises(Killed):
+        _study(tmp_path)
+    calls.clear()
+    results, predictions = _study(tmp_path)
+    assert len(calls) == 14 - 4
+    pd.testing.assert_frame_equal(predictions["relatedness_-0.50"], study[1]["relatedness_-0.50"])
+    columns = ["network", "method", "seed", "best_epoch", "grad_cos_task1__task2"]
+    pd.testing.assert_frame_equal(
+        results["relatedness_-0.50"][columns], study[0]["relatedness_-0.50"][columns]
+    )
+
+
+def test_the_report_compares_each_method_with_equal_and_single_task(study):
+    results, predictions = study
+    loaders = ({k: (lambda v=v: v) for k, v in table.items()} for table in (results, predictions))
+    scores, gains, verdicts, metrics, figure, page = nodes.report_study(
+        *loaders, STUDY, COMPARE, RUN_INFO
+    )
+    assert set(gains["model"]) == {
+        f"{n}/{m}" for n in ("ple", "share_bottom") for m in STUDY["methods"]
+    }
+    assert (gains["low"] <= gains["delta_m"]).all() and (gains["delta_m"] <= gains["high"]).all()
+    pairs = set(verdicts["a"] + " vs " + verdicts["b"])
+    assert {
+        "ple/dwa vs ple/equal",
+        "ple/equal vs share_bottom/equal",
+        "share_bottom/equal vs single_task/equal",
+    } <= pairs
+    assert len(verdicts) == (2 * 2 + 1 + 2 * 3) * 2 and verdicts["metric"].eq("mse").all()
+    assert set(scores["model"]) == set(gains["model"]) | {"single_task/equal"}
+    assert set(metrics["relatedness_-0.50"]["ple/upgrad"]) == {"delta_m", "task1", "task2"}
+    assert "### relatedness_-0.50" in page and "beyond the noise" in page
+    assert "under equal against single-task" in page and len(figure.axes) == 1
+
+
+def test_bad_study_settings_fail_naming_the_key():
+    with pytest.raises(ConfigError, match=r"balancing_study\.methods"):
+        nodes.relatedness_settings(RELATEDNESS, STUDY | {"methods": ["dwa", "upgrad"]})
+    with pytest.raises(ConfigError, match=r"balancing_study\.methods\.1"):
+        nodes.relatedness_settings(RELATEDNESS, STUDY | {"methods": ["equal", "nosuch"]})
+    with pytest.raises(ConfigError, match=r"balancing_study\.networks"):
+        nodes.relatedness_settings(RELATEDNESS, STUDY | {"networks": ["esmm"]})
+
+
+def test_a_finished_training_is_reused_only_for_the_data_it_saw(tmp_path, monkeypatch):
+    calls, fit = [], grid.fit
+    monkeypatch.setattr(grid, "fit", lambda *a, **k: calls.append(1) or fit(*a, **k))
+    data = nodes.relatedness_settings(RELATEDNESS, STUDY)[0]
+    job = nodes.relatedness_jobs(RELATEDNESS, STUDY, DEFAULTS)[0]
+    first = grid.train_job(job, data, tmp_path, data.digest())
+    again = grid.train_job(job, data, tmp_path, data.digest())
+    assert len(calls) == 1 and (first["outputs"] == again["outputs"]).all()
+    other = dataclasses.replace(
+        data, test=grid.TensorData(data.test.x + 1, data.test.y, data.test.w)
+    )
+    grid.train_job(job, other, tmp_path, other.digest())
+    assert len(calls) == 2 and other.digest() != data.digest()
