@@ -326,6 +326,18 @@ def test_benchmark_smoke(sample_project):
     ]
 
 
+def test_conflict_by_fraction_smoke(sample_project, tmp_path):
+    out = tmp_path / "conflict.json"
+    data = sample_project / "data" / "sample" / "05_model_input"
+    printed = run_benchmark(
+        "conflict_by_fraction.py",
+        *("--out", str(out), "--data", str(data), "--fractions", "0.1", "1", "--max-epochs", "2"),
+    )
+    rows = json.loads(out.read_text())["results"]
+    assert [r["income_labels"] for r in rows] == [400, 4000]
+    assert all(-1 <= r["mean_grad_cos"] <= 1 for r in rows) and "income   10%" in printed
+
+
 def test_schedule_study_smoke(sample_project):
     """The schedule study of docs/closing-the-gap.md runs with an override and reports it."""
     data = sample_project / "data" / "sample" / "05_model_input"
