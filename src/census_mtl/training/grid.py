@@ -28,7 +28,8 @@ from census_mtl.training.loop import fit
 
 # Settings that change neither the result nor what a finished training may be reused for.
 _NOT_FINGERPRINTED = {"seeds", "device", "num_threads", "resume", "eval_batch_size"}
-# The code a training's result depends on: a finished training is reused only by the same code.
+# The code a training's result depends on (not this module, which schedules the trainings):
+# a finished training is reused only by the same code.
 _TRAINING_CODE = ("balancing", "config", "models", "ops", "training")
 
 
@@ -37,7 +38,8 @@ def code_digest() -> str:
     """SHA-256 of the package's training code and the torch version."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256(torch.__version__.encode())
-    for path in sorted(p for name in _TRAINING_CODE for p in (root / name).rglob("*.py")):
+    paths = {p for name in _TRAINING_CODE for p in (root / name).rglob("*.py")}
+    for path in sorted(paths - {Path(__file__).resolve()}):
         digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()
 
@@ -131,12 +133,15 @@ def run_grid(
     test labels ``y__<task>`` beside every training's outputs, a column
     ``p_<task>__<network>__<method>__seed<seed>`` each."""
     digest, types = data.digest(), json.dumps(dict(zip(data.tasks, data.types, strict=True)))
+    # Copies, taken first: sending ``data`` to worker processes moves its tensors into shared
+    # memory and frees their old buffers, so a view taken before that would read freed memory.
+    labels = data.test.y.numpy().copy()
     payloads = in_processes(train_job, [(j, data, folder, digest) for j in jobs], workers)
-    results, columns = [], {f"y__{t}": data.test.y[:, k].numpy() for k, t in enumerate(data.tasks)}
+    results, columns = [], {f"y__{t}": labels[:, k] for k, t in enumerate(data.tasks)}
     for job, payload in zip(jobs, payloads, strict=True):
         key = {"network": job.network, "method": job.method, "seed": job.seed}
         results.append(key | facts(payload) | {"task_types": types})
-        outputs = payload["outputs"].numpy()
+        outputs = payload["outputs"].numpy().copy()
         for k, task in enumerate(data.tasks):
             columns[f"p_{task}__{job.name}__seed{job.seed}"] = outputs[:, k]
     return pd.DataFrame(results), pd.DataFrame(columns)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -140,3 +142,15 @@ def test_a_finished_training_is_reused_only_for_the_data_it_saw(tmp_path, monkey
     )
     grid.train_job(job, other, tmp_path, other.digest())
     assert len(calls) == 2 and other.digest() != data.digest()
+
+
+def test_labels_survive_trainings_in_worker_processes(tmp_path):
+    """Sending the data to workers moves its tensors to shared memory: the labels written
+    beside the outputs must be the test labels still (the data deep-copied, as Kedro hands
+    it from node to node)."""
+    data = copy.deepcopy(nodes.relatedness_settings(RELATEDNESS, STUDY)[0])
+    jobs = nodes.relatedness_jobs(RELATEDNESS, STUDY, DEFAULTS)[-2:]  # single-task, 2 seeds
+    results, predictions = grid.run_grid(jobs, data, tmp_path, workers=2)
+    expected = data.test.y.numpy()
+    np.testing.assert_array_equal(predictions[["y__task1", "y__task2"]].to_numpy(), expected)
+    assert results["seed"].tolist() == [1, 2]
