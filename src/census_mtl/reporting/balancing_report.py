@@ -49,7 +49,11 @@ def against_single_task(paired: pd.DataFrame, network: str) -> str:
 
 def against_equal(paired: pd.DataFrame, network: str) -> str:
     """The methods that differ significantly from ``equal`` on ``network``, task by task."""
-    rows = paired[(paired["b"] == f"{network}/{REFERENCE}") & paired["significant"]]
+    rows = paired[
+        (paired["b"] == f"{network}/{REFERENCE}")
+        & ~paired["a"].str.endswith(f"/{REFERENCE}")  # the other network: architecture_line
+        & paired["significant"]
+    ]
     if rows.empty:
         return f"{network}: no method differs significantly from equal on any task."
     parts = [
@@ -57,6 +61,19 @@ def against_equal(paired: pd.DataFrame, network: str) -> str:
         for _, r in rows.iterrows()
     ]
     return f"{network} against equal: {'; '.join(parts)}."
+
+
+def architecture_line(paired: pd.DataFrame) -> list[str]:
+    """The networks against each other under ``equal``, task by task."""
+    rows = paired[
+        paired["a"].str.endswith(f"/{REFERENCE}")
+        & paired["b"].str.endswith(f"/{REFERENCE}")
+        & (paired["b"] != BASELINE)
+    ]
+    return [
+        f"{r['a']} against {r['b']}: {outcome(r)} on {r['task']} {_interval(r)}."
+        for _, r in rows.iterrows()
+    ]
 
 
 def loss_repairs(paired: pd.DataFrame, network: str) -> list[str]:
@@ -144,7 +161,8 @@ def setting_findings(
     for network in networks:
         lines += [against_single_task(paired, network), *loss_repairs(paired, network)]
         lines.append(against_equal(paired, network))
-    lines += [best_line(gains), architecture_or_balancing(gains, paired, networks)]
+    lines += [*architecture_line(paired), best_line(gains)]
+    lines.append(architecture_or_balancing(gains, paired, networks))
     return [f"- {line}" for line in lines]
 
 

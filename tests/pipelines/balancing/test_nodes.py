@@ -118,6 +118,7 @@ def test_the_report_compares_each_method_with_equal_and_single_task(study):
     assert set(metrics["relatedness_-0.50"]["ple/upgrad"]) == {"delta_m", "task1", "task2"}
     assert "### relatedness_-0.50" in page and "beyond the noise" in page
     assert "under equal against single-task" in page and len(figure.axes) == 1
+    assert "ple/equal against share_bottom/equal:" in page
 
 
 def test_bad_study_settings_fail_naming_the_key():
