@@ -68,7 +68,8 @@ def test_registered_pipelines():
     tunable = ["ple", "cgc", "mmoe", "share_bottom", "esmm", "aitm", "gbdt"]
     for model in tunable:
         assert [n.name for n in pipelines[f"tune_{model}"].nodes] == [f"{model}.tune"]
-    opt_in = {"predict", "relatedness", "scarce", *(f"tune_{m}" for m in tunable)}
+    studies = {"relatedness", "scarce", "balancing", "balancing_relatedness", "balancing_report"}
+    opt_in = {"predict", *studies, *(f"tune_{m}" for m in tunable)}
     assert [n.name for n in pipelines["relatedness"].nodes] == [
         "task_pairs",
         "train_networks",
