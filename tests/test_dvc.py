@@ -35,8 +35,10 @@ def _outs(project: Path) -> list[Path]:
     return sorted(f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
 
 
-def _push_then_pull_into_a_fresh_clone(project: Path, tmp_path_factory) -> Path:
-    """Commit, ``dvc push`` to the default remote, clone, ``dvc pull``; the clone's path."""
+def _push_then_pull_into_a_fresh_clone(project: Path, tmp_path_factory, targets: list[str]) -> Path:
+    """Commit, ``dvc push`` to the default remote, clone, ``dvc pull`` of ``targets`` and what
+    they depend on (the stages run: the studies' cached outputs are not in the cache); the
+    clone's path."""
     remote, clone = tmp_path_factory.mktemp("remote"), tmp_path_factory.mktemp("clone") / "c"
     # The project's default remote, pointed (in the untracked config.local) into the test's folder.
     _run(["dvc", "remote", "modify", "--local", "local", "url", str(remote)], project)
@@ -45,7 +47,7 @@ def _push_then_pull_into_a_fresh_clone(project: Path, tmp_path_factory) -> Path:
     assert "files pushed" in _run(["dvc", "push"], project)
     _run(["git", "clone", "-q", str(project), str(clone)], project)
     _run(["dvc", "remote", "modify", "--local", "local", "url", str(remote)], clone)
-    _run(["dvc", "pull"], clone)
+    _run(["dvc", "pull", "--with-deps", *targets], clone)
     return clone
 
 
@@ -106,7 +108,7 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
     assert "<script src=" not in page and "vegaEmbed(" in page  # offline: vega inlined
     assert "roc_income" in page and "pr_marital" in page
     shutil.rmtree(project_copy / "dvc_plots")
-    clone = _push_then_pull_into_a_fresh_clone(project_copy, tmp_path_factory)
+    clone = _push_then_pull_into_a_fresh_clone(project_copy, tmp_path_factory, targets)
     outs = _outs(project_copy)
     names = {p.name for p in outs}
     assert {"census-income.data.gz", "census-income.test.gz.sha256", "model.pt"} <= names
