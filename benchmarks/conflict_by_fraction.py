@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from kedro.config import OmegaConfigLoader
 
-from census_mtl.atomic import atomic_path
+from census_mtl.atomic import write_bytes
 from census_mtl.config import training_settings
 from census_mtl.features import LABEL_PREFIX, keep_label_fraction
 from census_mtl.models import build_model
@@ -85,8 +85,7 @@ def main() -> None:
         "seed": args.seed,
         "results": rows,
     }
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    write_bytes(args.out, (json.dumps(result, indent=2) + "\n").encode())
 
 
 if __name__ == "__main__":

@@ -38,10 +38,7 @@ def model_frames(predictions: pd.DataFrame) -> dict[str, pd.DataFrame]:
     for column in predictions.columns:
         if column.startswith("p_"):
             head, network, method, seed = column.split("__")
-            name = f"{network}/{method}"
-            frames.setdefault(name, {})[f"{head}_seed{seed.removeprefix('seed')}"] = predictions[
-                column
-            ]
+            frames.setdefault(f"{network}/{method}", {})[f"{head}_{seed}"] = predictions[column]
     return {name: pd.DataFrame(columns) for name, columns in frames.items()}
 
 

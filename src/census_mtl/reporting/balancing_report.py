@@ -35,14 +35,15 @@ def against_single_task(paired: pd.DataFrame, network: str) -> str:
         f"{outcomes[r['task']]} on {r['task']} {_interval(r)}" for _, r in rows.iterrows()
     )
     kinds = set(outcomes.values())
-    shape = (
-        "a seesaw"
-        if {"gains", "loses"} <= kinds
-        else "a significant loss"
-        if "loses" in kinds
-        else "a gain"
-        if "gains" in kinds
-        else "a tie"
+    shape = next(
+        name
+        for name, needs in (
+            ("a seesaw", {"gains", "loses"}),
+            ("a significant loss", {"loses"}),
+            ("a gain", {"gains"}),
+            ("a tie", set()),
+        )
+        if needs <= kinds
     )
     return f"{network} under equal against single-task: {parts}, {shape}."
 
