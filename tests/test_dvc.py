@@ -99,6 +99,8 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
     balancing = _run(["dvc", "repro", "--dry", "-s", "balancing_relatedness"], project_copy)
     assert "> kedro run --pipelines balancing_relatedness" in balancing
     assert "balancing_report" in _run(["dvc", "stage", "list"], project_copy)
+    tune = _run(["dvc", "repro", "--dry", "-s", "tune_gbdt"], project_copy)
+    assert "> kedro run --pipelines tune_gbdt --params tuning.n_trials=100" in tune
     metrics = _run(["dvc", "metrics", "show"], project_copy)
     for path in ["data_report.json", "metrics/ple.json", "training/mmoe.json"]:
         assert f"data/08_reporting/{path}" in metrics

@@ -166,9 +166,13 @@ class GBDTParams(Settings):
         0.8, gt=0.0, le=1.0, description="share of rows each tree sees (seeded)"
     )
     bagging_freq: int = Field(1, ge=0, description="re-draw the rows every k trees (0 = off)")
+    lambda_l1: float = Field(0.0, ge=0.0, description="L1 penalty on leaf values")
     lambda_l2: float = Field(0.0, ge=0.0, description="L2 penalty on leaf values")
     cat_smooth: float = Field(10.0, ge=0.0, description="smoothing of categorical splits")
     cat_l2: float = Field(10.0, ge=0.0, description="L2 penalty of categorical splits")
+    min_data_per_group: int = Field(
+        100, ge=1, description="rows per category at least, for a categorical split"
+    )
     max_bin: int = Field(255, ge=2, description="histogram bins of a numeric feature")
 
 

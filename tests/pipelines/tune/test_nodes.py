@@ -9,7 +9,7 @@ import pytest
 from census_mtl.config import ConfigError, validate
 from census_mtl.config.tuning import Tuning
 from census_mtl.pipelines.tune import nodes as tune_nodes
-from census_mtl.pipelines.tune.nodes import tune_model
+from census_mtl.pipelines.tune.nodes import importance_figure, tune_model
 from census_mtl.tuning.study import make_storage
 from tests.pipelines.train.test_nodes import DEFAULTS, train_model
 
@@ -52,12 +52,17 @@ def tune(inputs, tuning, space=SPACE, tasks=None):
 
 
 def test_study_writes_best_parameters_trials_and_plots(inputs, tmp_path):
-    best, trials, *figures = tune(inputs, settings(tmp_path))
+    best, trials, shares, *figures = tune(inputs, settings(tmp_path))
     assert set(best) == {"cgc"} and set(best["cgc"]) == {"model", "training"}
     assert best["cgc"]["model"]["name"] == "cgc"
     assert best["cgc"]["training"]["batch_size"] in (128, 256)
     assert len(trials) == 3 and set(trials["state"]) == {"COMPLETE"}
     assert all(isinstance(f, go.Figure) for f in figures)
+    searched = {c.removeprefix("params_") for c in trials.columns if c.startswith("params_")}
+    assert set(shares) == searched and sum(shares.values()) == pytest.approx(1.0)
+    assert list(shares.values()) == sorted(shares.values(), reverse=True)
+    bars = importance_figure(shares).axes[0].patches
+    assert sorted(bar.get_width() for bar in bars) == sorted(shares.values())
     # the best parameters train a model as they are
     _, history, summary = train_model(
         *inputs, best["cgc"]["model"], best["cgc"]["training"], DEFAULTS
@@ -90,10 +95,11 @@ def test_interrupted_study_resumes_without_losing_trials(inputs, tmp_path, monke
 
 
 def test_multi_objective_returns_the_pareto_front(inputs, tmp_path):
-    best, trials, front, *_ = tune(inputs, settings(tmp_path, objective="multi", n_trials=3))
+    best, trials, shares, front, _ = tune(inputs, settings(tmp_path, objective="multi", n_trials=3))
     assert {"values_0", "values_1"} <= set(trials.columns)
     assert best["cgc"]["model"]["name"] == "cgc"
     assert any(trace.type == "scatter" for trace in front.data)
+    assert sum(shares.values()) == pytest.approx(1.0)  # of the mean AUC
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import Mapping
 
+import matplotlib.pyplot as plt
 import optuna
 import pandas as pd
 import plotly.graph_objects as go
@@ -104,22 +105,40 @@ def _figure(plot, study: optuna.Study, **options) -> go.Figure:
         return figure
 
 
-def tuning_figures(study: optuna.Study, tasks: list[str], seed: int) -> list[go.Figure]:
-    """History (or Pareto front), parameter importances and parallel coordinates."""
-    vis = optuna.visualization
-    importance = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+def _mean_target(study: optuna.Study) -> dict:
+    """Options that reduce a multi-objective study's values to their mean AUC."""
     if len(study.directions) == 1:
-        return [
-            _figure(vis.plot_optimization_history, study),
-            _figure(vis.plot_param_importances, study, evaluator=importance),
-            _figure(vis.plot_parallel_coordinate, study),
-        ]
-    mean = {"target": lambda t: sum(t.values) / len(t.values), "target_name": "mean AUC"}
-    return [
-        _figure(vis.plot_pareto_front, study, target_names=tasks),
-        _figure(vis.plot_param_importances, study, evaluator=importance, **mean),
-        _figure(vis.plot_parallel_coordinate, study, **mean),
-    ]
+        return {}
+    return {"target": lambda t: sum(t.values) / len(t.values), "target_name": "mean AUC"}
+
+
+def tuning_figures(study: optuna.Study, tasks: list[str]) -> list[go.Figure]:
+    """History (or Pareto front) and parallel coordinates."""
+    vis = optuna.visualization
+    first = (
+        _figure(vis.plot_optimization_history, study)
+        if len(study.directions) == 1
+        else _figure(vis.plot_pareto_front, study, target_names=tasks)
+    )
+    return [first, _figure(vis.plot_parallel_coordinate, study, **_mean_target(study))]
+
+
+def importances(study: optuna.Study, seed: int) -> dict[str, float]:
+    """Each parameter's share of the variance of the objective (seeded fANOVA), largest first."""
+    target = _mean_target(study).get("target")
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    shares = optuna.importance.get_param_importances(study, evaluator=evaluator, target=target)
+    return {name: float(share) for name, share in shares.items()}
+
+
+def importance_figure(shares: dict[str, float]) -> plt.Figure:
+    """A bar per searched parameter: its share of the objective's variance."""
+    names = list(shares)[::-1]
+    figure, axes = plt.subplots(figsize=(6.4, 0.3 * len(names) + 1.2), layout="constrained")
+    axes.barh(names, [shares[n] for n in names], color="tab:blue")
+    axes.set_xlabel("share of the validation objective's variance (fANOVA)")
+    axes.set_title("Parameter importances")
+    return figure
 
 
 def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
@@ -145,8 +164,9 @@ def tune_model(
     tuning: dict,
     search_space: dict,
     task_settings: dict | None = None,
-) -> tuple[dict, pd.DataFrame, go.Figure, go.Figure, go.Figure]:
-    """Run (or resume) the model's study and return its best configuration, trials and plots.
+) -> tuple[dict, pd.DataFrame, dict[str, float], go.Figure, go.Figure]:
+    """Run (or resume) the model's study: its best configuration, trials, parameter importances
+    and plots.
 
     The best configuration has the shape of the model's parameters,
     ``{<name>: {model, training}}``, so it serves as-is as a ``conf/tuned`` override.
@@ -178,6 +198,7 @@ def tune_model(
     logger.info("Study %r: this run finished trials %s.", study.study_name, ran)
     best = best_trial(study)
     logger.info("Best trial %d: %s", best.number, best.values)
-    figures = tuning_figures(study, data.tasks, settings.seed)
+    history, coordinates = tuning_figures(study, data.tasks)
     configuration = objective.configuration(optuna.trial.FixedTrial(best.params))
-    return {name: configuration}, study.trials_dataframe(), *figures
+    shares = importances(study, settings.seed)
+    return {name: configuration}, study.trials_dataframe(), shares, history, coordinates

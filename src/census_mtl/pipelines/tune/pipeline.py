@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from census_mtl.pipelines.tune.nodes import tune_model
+from census_mtl.pipelines.tune.nodes import importance_figure, tune_model
 
 TUNABLE = ("ple", "cgc", "mmoe", "share_bottom", "esmm", "aitm", "gbdt")
 
@@ -27,12 +27,13 @@ def create_pipeline(namespace: str) -> Pipeline:
                 [
                     "best_params",
                     "tuning_trials",
+                    "tuning_importances",
                     "tuning_history_plot",
-                    "tuning_importance_plot",
-                    "tuning_front_plot",
+                    "tuning_coordinates_plot",
                 ],
                 name="tune",
-            )
+            ),
+            Node(importance_figure, "tuning_importances", "tuning_importance_figure"),
         ]
     )
     return Pipeline(
