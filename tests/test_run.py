@@ -67,7 +67,8 @@ def test_registered_pipelines():
         assert {"validate_train", "fit_preprocessor", f"{model}.train"} <= names
     tunable = ["ple", "cgc", "mmoe", "share_bottom", "esmm", "aitm", "gbdt"]
     for model in tunable:
-        assert [n.name for n in pipelines[f"tune_{model}"].nodes] == [f"{model}.tune"]
+        nodes = [n.name for n in pipelines[f"tune_{model}"].nodes]
+        assert nodes == [f"{model}.tune", f"{model}.importance_figure"]
     studies = {"relatedness", "scarce", "balancing", "balancing_relatedness", "balancing_report"}
     opt_in = {"predict", *studies, *(f"tune_{m}" for m in tunable)}
     assert [n.name for n in pipelines["relatedness"].nodes] == [

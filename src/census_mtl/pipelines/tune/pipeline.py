@@ -33,7 +33,12 @@ def create_pipeline(namespace: str) -> Pipeline:
                 ],
                 name="tune",
             ),
-            Node(importance_figure, "tuning_importances", "tuning_importance_figure"),
+            Node(
+                importance_figure,
+                "tuning_importances",
+                "tuning_importance_figure",
+                name="importance_figure",
+            ),
         ]
     )
     return Pipeline(
