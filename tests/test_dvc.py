@@ -101,7 +101,10 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
     stages = _run(["dvc", "stage", "list"], project_copy)
     assert "balancing_census" in stages and "balancing_report" in stages
     tune = _run(["dvc", "repro", "--dry", "-s", "tune_gbdt"], project_copy)
-    assert "> kedro run --pipelines tune_gbdt --params tuning.n_trials=100" in tune
+    assert (
+        "> kedro run --pipelines tune_gbdt --params tuning.objective=per_task,tuning.n_trials=100"
+        in tune
+    )
     metrics = _run(["dvc", "metrics", "show"], project_copy)
     for path in ["data_report.json", "metrics/ple.json", "training/mmoe.json"]:
         assert f"data/08_reporting/{path}" in metrics

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from difflib import get_close_matches
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
 from census_mtl.errors import ProjectError
@@ -101,6 +101,32 @@ def validate(model: type[BaseModel], data: Any, where: str, context: dict | None
         return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise config_error(error_lines(exc, data, where)) from None
+
+
+def drop_removed(named: Any) -> Any:
+    """Entries set to null are removed: how an environment drops one of base (a task, a
+    reference row, a task's booster settings), since environments deep-merge."""
+    if isinstance(named, Mapping):
+        return {name: value for name, value in named.items() if value is not None}
+    return named
+
+
+def _or_shared(description: str) -> str:
+    return description if "null =" in description else f"{description} (null = the shared value)"
+
+
+def overrides_of(block: type[Settings], doc: str) -> type[Settings]:
+    """``block`` with every field optional (null = keep the value it overrides): the same
+    types, ranges and meanings, declared once in ``block``."""
+    fields = {
+        name: (
+            (Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)
+            | None,
+            Field(None, description=_or_shared(info.description or "")),
+        )
+        for name, info in block.model_fields.items()
+    }
+    return create_model(f"{block.__name__}Override", __base__=Settings, __doc__=doc, **fields)
 
 
 def merge_settings(base: Mapping, *overrides: Mapping) -> dict:

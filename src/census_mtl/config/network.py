@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from census_mtl.config.base import Settings
+from census_mtl.config.base import Settings, drop_removed, overrides_of
+from census_mtl.config.training import check_task_names
 
 Units = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1)]
 OptionalUnits = list[Annotated[int, Field(ge=1)]]
@@ -144,14 +151,9 @@ NETWORKS: dict[str, type[NetworkParams]] = {
 }
 
 
-class GBDTParams(Settings):
-    """A LightGBM gradient-boosted tree per task, early-stopped on validation AUC.
+class Booster(Settings):
+    """LightGBM's settings of one task's booster, early-stopped on validation AUC."""
 
-    It reads the numeric features and the categorical fields (LightGBM's native categorical
-    splits); the quantile-bin fields are left out, since trees cut the numbers themselves.
-    """
-
-    name: Literal["gbdt"] = Field("gbdt", description="the architecture")
     num_leaves: int = Field(31, ge=2, description="leaves per tree")
     learning_rate: float = Field(0.05, gt=0.0, le=1.0, description="shrinkage of each tree")
     max_rounds: int = Field(3000, ge=1, description="boosting rounds at most")
@@ -174,6 +176,38 @@ class GBDTParams(Settings):
         100, ge=1, description="rows per category at least, for a categorical split"
     )
     max_bin: int = Field(255, ge=2, description="histogram bins of a numeric feature")
+    use_sample_weight: bool | None = Field(
+        None, description="weight rows by instance_weight (null = training.loss.use_sample_weight)"
+    )
+
+
+BoosterOverride = overrides_of(Booster, "A task's own booster settings over the shared ones.")
+
+
+class GBDTParams(Booster):
+    """A LightGBM gradient-boosted tree per task, early-stopped on validation AUC.
+
+    It reads the numeric features and the categorical fields (LightGBM's native categorical
+    splits); the quantile-bin fields are left out, since trees cut the numbers themselves.
+    Every task's booster has the shared settings, with its entry in ``tasks`` over them.
+    """
+
+    name: Literal["gbdt"] = Field("gbdt", description="the architecture")
+    tasks: Annotated[dict[str, BoosterOverride], BeforeValidator(drop_removed)] = Field(
+        {}, description="a task's own booster settings over the shared ones; null removes one"
+    )
+
+    @field_validator("tasks")
+    @classmethod
+    def _known_tasks(cls, tasks: dict, info: ValidationInfo) -> dict:
+        check_task_names(tasks, info, "tasks keys")
+        return tasks
+
+    def for_task(self, task: str) -> Booster:
+        """``task``'s booster: the shared settings with the task's own over them."""
+        own = self.tasks.get(task)
+        shared = self.model_dump(include=set(Booster.model_fields))
+        return Booster.model_validate(shared | (own.model_dump(exclude_none=True) if own else {}))
 
 
 MODELS: dict[str, type[NetworkParams | GBDTParams]] = {**NETWORKS, "gbdt": GBDTParams}

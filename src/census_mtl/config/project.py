@@ -14,7 +14,14 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from census_mtl.config.base import ConfigError, Settings, config_error, merge_settings, validate
+from census_mtl.config.base import (
+    ConfigError,
+    Settings,
+    config_error,
+    drop_removed,
+    merge_settings,
+    validate,
+)
 from census_mtl.config.network import (
     MODEL_NAMES,
     MODELS,
@@ -91,14 +98,6 @@ class Task(Settings):
         return self
 
 
-def _drop_removed(tasks: Any) -> Any:
-    """Entries set to null are removed: how an environment drops one of base (a task, a
-    reference row), since environments deep-merge."""
-    if isinstance(tasks, Mapping):
-        return {name: task for name, task in tasks.items() if task is not None}
-    return tasks
-
-
 class Split(Settings):
     validation_fraction: float = Field(
         0.5, gt=0.0, lt=1.0, description="share of UCI's test file that validates"
@@ -107,7 +106,7 @@ class Split(Settings):
 
 
 class Preprocess(Settings):
-    tasks: Annotated[dict[str, Task], BeforeValidator(_drop_removed)] = Field(
+    tasks: Annotated[dict[str, Task], BeforeValidator(drop_removed)] = Field(
         min_length=1, description="one task per entry; null removes a task of base"
     )
     drop_columns: list[str] = Field(
@@ -197,7 +196,7 @@ class Compare(Settings):
     )
     report_dir: str = Field(description="folder of the report (links are relative to it)")
     links: dict[str, str] = Field({}, description="pages linked from the report when present")
-    references: Annotated[dict[str, dict[str, float]], BeforeValidator(_drop_removed)] = Field(
+    references: Annotated[dict[str, dict[str, float]], BeforeValidator(drop_removed)] = Field(
         {},
         description="published test AUC per task, shown as labelled rows (not measured here; "
         "null removes one of base)",
@@ -269,19 +268,19 @@ class Params(Settings):
 
 def task_types(tasks: Mapping, names: Sequence[str]) -> list[str]:
     """The type of each of ``names`` in ``preprocess.tasks`` (binary unless declared)."""
-    declared = _drop_removed(tasks)
+    declared = drop_removed(tasks)
     return [(declared.get(name) or {}).get("type", "binary") for name in names]
 
 
 def task_spaces(tasks: Mapping, names: Sequence[str]) -> dict[str, str]:
     """Each funnel step of ``names`` and the task whose positives it is defined in."""
-    declared = _drop_removed(tasks)
+    declared = drop_removed(tasks)
     spaces = {name: (declared.get(name) or {}).get("space") for name in names}
     return {name: space for name, space in spaces.items() if space}
 
 
 def _tasks_of(params: Mapping) -> list[str] | None:
-    tasks = _drop_removed((params.get("preprocess") or {}).get("tasks"))
+    tasks = drop_removed((params.get("preprocess") or {}).get("tasks"))
     return list(tasks) if isinstance(tasks, Mapping) else None
 
 

@@ -142,7 +142,9 @@ class Tuning(Settings):
     """An Optuna study per model: ``kedro run --pipelines tune_<model>``."""
 
     objective: str = Field(
-        "mean_auc", description="mean_auc, a task name, or multi (one objective per task)"
+        "mean_auc",
+        description="mean_auc, a task name, multi (one objective per task) or per_task (a "
+        "study per task, each tuning that task's own booster: gbdt only)",
     )
     n_trials: int | None = Field(
         30, ge=1, description="finished trials the study holds, across reruns and processes"
@@ -174,8 +176,8 @@ class Tuning(Settings):
     @field_validator("objective")
     @classmethod
     def _known_objective(cls, objective: str, info: ValidationInfo) -> str:
-        if objective not in ("mean_auc", "multi"):
-            check_task_names([objective], info, "objective (mean_auc, multi or a task)")
+        if objective not in ("mean_auc", "multi", "per_task"):
+            check_task_names([objective], info, "objective (mean_auc, multi, per_task or a task)")
         return objective
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import lightgbm as lgb
 import numpy as np
 
-from census_mtl.config import GBDTParams
+from census_mtl.config.network import Booster
 from census_mtl.models.inputs import FeatureLayout
 
 
@@ -27,12 +27,13 @@ def tree_columns(layout: FeatureLayout) -> tuple[list[int], list[int]]:
     return columns, list(range(layout.n_numeric, len(columns)))
 
 
-def lightgbm_params(
-    params: GBDTParams, seed: int, threads: int | None, kind: str = "binary"
-) -> dict:
+def lightgbm_params(params: Booster, seed: int, threads: int | None, kind: str = "binary") -> dict:
     """LightGBM's parameters for one seeded, deterministic fit of a ``kind`` task: binary
     (log-loss, validation AUC) or regression (squared error, validation L2)."""
-    options = params.model_dump(exclude={"name", "max_rounds", "early_stopping_rounds"})
+    options = params.model_dump(
+        include=set(Booster.model_fields) - {"max_rounds", "early_stopping_rounds"},
+        exclude={"use_sample_weight"},
+    )
     return options | {
         "objective": kind,
         "metric": "auc" if kind == "binary" else "l2",

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 import lightgbm as lgb
 import numpy as np
 import torch
 
 from census_mtl.config import GBDTParams, Training
+from census_mtl.config.network import Booster
 from census_mtl.metrics import score_name
 from census_mtl.models.gbdt import lightgbm_params, tree_columns
 from census_mtl.models.inputs import FeatureLayout
@@ -30,7 +32,7 @@ def _labelled(labels: torch.Tensor) -> tuple[np.ndarray | slice, np.ndarray]:
 
 
 def fit_task(
-    params: GBDTParams,
+    params: Booster,
     settings: Training,
     seed: int,
     train: lgb.Dataset,
@@ -57,6 +59,37 @@ def fit_task(
     return booster, [1.0 - l2 / variance for l2 in record["validation"]["l2"]]
 
 
+def _datasets(
+    x: tuple[np.ndarray, np.ndarray],
+    data: tuple[TensorData, TensorData],
+    column: int,
+    categorical: list[int],
+    weighted: bool,
+) -> tuple[lgb.Dataset, lgb.Dataset]:
+    """Training and validation sets of the task in label ``column``, on its labelled rows."""
+    (x_train, x_validation), (train, validation) = x, data
+    rows, labels = _labelled(train.y[:, column])
+    weight = train.w.numpy()[rows] if weighted else None
+    train_set = lgb.Dataset(x_train[rows], labels, weight=weight, categorical_feature=categorical)
+    rows, labels = _labelled(validation.y[:, column])
+    validation_set = lgb.Dataset(
+        x_validation[rows], labels, categorical_feature=categorical, reference=train_set
+    )
+    return train_set, validation_set
+
+
+def _history(curves: dict[str, list[float]], kinds: dict[str, str], seconds: float) -> list[dict]:
+    """One row per boosting round: each task's validation score (NaN once it stopped)."""
+    rounds = max(len(c) for c in curves.values())
+    history = []
+    for r in range(rounds):
+        scores = {t: float(c[r]) if r < len(c) else math.nan for t, c in curves.items()}
+        row = {"epoch": r + 1, "seconds": seconds / rounds, "train_loss": math.nan}
+        row |= {f"val_{score_name(kinds[t])}_{t}": v for t, v in scores.items()}
+        history.append(row | {"val_mean_auc": sum(scores.values()) / len(scores)})
+    return history
+
+
 def fit_gbdt(
     params: GBDTParams,
     settings: Training,
@@ -66,39 +99,23 @@ def fit_gbdt(
     train: TensorData,
     validation: TensorData,
     types: list[str] | None = None,
+    only: Sequence[str] | None = None,
 ) -> tuple[dict[str, str], dict[str, int], list[dict[str, float]]]:
     """Text models and best round per task, and one history row per boosting round. Each
-    task's booster trains and early-stops on the rows where its label is present."""
+    task's booster (``params.for_task``) trains and early-stops on the rows where its label is
+    present; ``only`` fits those tasks alone (a study of one task's booster)."""
     columns, categorical = tree_columns(layout)
-    weighted = settings.loss.use_sample_weight
+    kinds = dict(zip(tasks, types or ["binary"] * len(tasks), strict=True))
     models, best, curves, started = {}, {}, {}, time.perf_counter()
-    x_train, x_validation = _features(train, columns), _features(validation, columns)
-    weight = train.w.numpy() if weighted else None
+    x = (_features(train, columns), _features(validation, columns))
     for i, task in enumerate(tasks):
-        rows, labels = _labelled(train.y[:, i])
-        train_set = lgb.Dataset(
-            x_train[rows],
-            labels,
-            weight=None if weight is None else weight[rows],
-            categorical_feature=categorical,
-        )
-        rows, labels = _labelled(validation.y[:, i])
-        validation_set = lgb.Dataset(
-            x_validation[rows], labels, categorical_feature=categorical, reference=train_set
-        )
-        kind = (types or ["binary"] * len(tasks))[i]
-        booster, curves[task] = fit_task(params, settings, seed, train_set, validation_set, kind)
-        best[task] = booster.best_iteration
-        models[task] = booster.model_to_string(num_iteration=booster.best_iteration)
-    rounds = max(len(c) for c in curves.values())
-    seconds = (time.perf_counter() - started) / rounds
-    history = []
-    for r in range(rounds):
-        scores = {t: float(c[r]) if r < len(c) else math.nan for t, c in curves.items()}
-        row = {"epoch": r + 1, "seconds": seconds, "train_loss": math.nan}
-        row |= {
-            f"val_{score_name(k)}_{t}": v
-            for (t, v), k in zip(scores.items(), types or ["binary"] * len(tasks), strict=True)
-        }
-        history.append(row | {"val_mean_auc": sum(scores.values()) / len(scores)})
-    return models, best, history
+        if only is not None and task not in only:
+            continue
+        booster = params.for_task(task)
+        weighted = booster.use_sample_weight
+        weighted = settings.loss.use_sample_weight if weighted is None else weighted
+        sets = _datasets(x, (train, validation), i, categorical, weighted)
+        fitted, curves[task] = fit_task(booster, settings, seed, *sets, kinds[task])
+        best[task] = fitted.best_iteration
+        models[task] = fitted.model_to_string(num_iteration=fitted.best_iteration)
+    return models, best, _history(curves, kinds, time.perf_counter() - started)

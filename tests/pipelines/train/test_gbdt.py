@@ -4,6 +4,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
+from census_mtl.config import ConfigError
 from census_mtl.inference.export import export_boosters
 from census_mtl.metrics import validation_scores
 from census_mtl.models import FeatureLayout, ModelArtifact
@@ -86,3 +87,39 @@ def test_evaluation_and_export(trained, inputs, tmp_path):
     expected = artifact.predictor(0)(to_tensors(inputs[1], artifact.tasks, artifact.layout).x)
     columns, _ = tree_columns(artifact.layout)
     np.testing.assert_allclose(booster.predict(x[:, columns]), expected[:, 0].numpy(), rtol=1e-6)
+
+
+def _leaves(booster_text: str) -> list[int]:
+    return [t["num_leaves"] for t in lgb.Booster(model_str=booster_text).dump_model()["tree_info"]]
+
+
+def test_a_task_has_its_own_booster_settings(inputs):
+    own = GBDT | {"tasks": {"income": {"num_leaves": 3}}}
+    artifact, _, _ = train_model(*inputs, own, {}, DEFAULTS)
+    boosters = artifact.runs[0].boosters
+    assert max(_leaves(boosters["income"])) <= 3 < max(_leaves(boosters["marital"]))
+    shared, _, _ = train_model(*inputs, GBDT, {}, DEFAULTS)
+    assert shared.runs[0].boosters["marital"] == boosters["marital"]
+
+
+def test_a_task_weights_its_rows_on_its_own(inputs):
+    own = GBDT | {"tasks": {"income": {"use_sample_weight": True}}}
+    artifact, _, _ = train_model(*inputs, own, {}, DEFAULTS)
+    weighted, _, _ = train_model(*inputs, GBDT, {"loss": {"use_sample_weight": True}}, DEFAULTS)
+    shared, _, _ = train_model(*inputs, GBDT, {}, DEFAULTS)
+    boosters = artifact.runs[0].boosters
+    assert boosters["income"] == weighted.runs[0].boosters["income"]
+    assert boosters["marital"] == shared.runs[0].boosters["marital"]
+    assert boosters["income"] != shared.runs[0].boosters["income"]
+
+
+@pytest.mark.parametrize(
+    ("tasks", "message"),
+    [
+        ({"income": {"num_leaves": 1}}, "model.tasks.income.num_leaves = 1: .*greater than"),
+        ({"income": {"leaves": 3}}, r"model.tasks.income.leaves: unknown key"),
+    ],
+)
+def test_bad_task_booster_settings_are_explained(inputs, tasks, message):
+    with pytest.raises(ConfigError, match=message):
+        train_model(*inputs, GBDT | {"tasks": tasks}, {}, DEFAULTS)

@@ -59,9 +59,11 @@ def test_study_writes_best_parameters_trials_and_plots(inputs, tmp_path):
     assert len(trials) == 3 and set(trials["state"]) == {"COMPLETE"}
     assert all(isinstance(f, go.Figure) for f in figures)
     searched = {c.removeprefix("params_") for c in trials.columns if c.startswith("params_")}
+    assert set(shares) == {"cgc-mean_auc"} == set(trials["study"])
+    shares = shares["cgc-mean_auc"]
     assert set(shares) == searched and sum(shares.values()) == pytest.approx(1.0)
     assert list(shares.values()) == sorted(shares.values(), reverse=True)
-    bars = importance_figure(shares).axes[0].patches
+    bars = importance_figure({"cgc-mean_auc": shares}).axes[0].patches
     assert sorted(bar.get_width() for bar in bars) == sorted(shares.values())
     # the best parameters train a model as they are
     _, history, summary = train_model(
@@ -99,7 +101,7 @@ def test_multi_objective_returns_the_pareto_front(inputs, tmp_path):
     assert {"values_0", "values_1"} <= set(trials.columns)
     assert best["cgc"]["model"]["name"] == "cgc"
     assert any(trace.type == "scatter" for trace in front.data)
-    assert sum(shares.values()) == pytest.approx(1.0)  # of the mean AUC
+    assert sum(shares["cgc-multi"].values()) == pytest.approx(1.0)  # of the mean AUC
 
 
 @pytest.mark.parametrize(
@@ -170,10 +172,49 @@ def test_two_processes_share_one_study(inputs, tmp_path):
     assert len(hosts) == 2  # both processes ran trials of the same study
 
 
+GBDT = {"name": "gbdt", "num_leaves": 7, "max_rounds": 40, "early_stopping_rounds": 5}
+GBDT_SPACE = {
+    "model": {
+        "num_leaves": {"type": "int", "low": 3, "high": 15},
+        "use_sample_weight": {"type": "categorical", "choices": [False, True]},
+    }
+}
+
+
 def test_gbdt_is_tuned_like_the_networks(inputs, tmp_path):
-    gbdt = {"name": "gbdt", "num_leaves": 7, "max_rounds": 40, "early_stopping_rounds": 5}
-    space = {"model": {"num_leaves": {"type": "int", "low": 3, "high": 15}}}
-    best, trials, *_ = tune_model(*inputs, gbdt, {}, DEFAULTS, settings(tmp_path), space)
+    own = GBDT | {"tasks": {"income": {"num_leaves": 2}}}  # a mean-AUC study tunes the shared
+    best, trials, *_ = tune_model(*inputs, own, {}, DEFAULTS, settings(tmp_path), GBDT_SPACE)
     assert set(best) == {"gbdt"} and 3 <= best["gbdt"]["model"]["num_leaves"] <= 15
+    assert "tasks" not in best["gbdt"]["model"]
     assert len(trials) == 3 and set(trials["state"]) == {"COMPLETE"}
     assert trials["value"].between(0.5, 1).all()
+
+
+def test_per_task_tunes_each_task_booster_on_its_own_task(inputs, tmp_path, monkeypatch):
+    fitted = []
+    fit = tune_nodes.fit_gbdt
+    monkeypatch.setattr(
+        tune_nodes, "fit_gbdt", lambda *a, only, **k: fitted.append(only) or fit(*a, only=only)
+    )
+    tuning = settings(tmp_path, objective="per_task", n_trials=2)
+    best, trials, shares, _, coordinates = tune_model(
+        *inputs, GBDT, {}, DEFAULTS, tuning, GBDT_SPACE
+    )
+    assert fitted == [["income"]] * 2 + [["marital"]] * 2  # one booster per trial
+    own = best["gbdt"]["model"]["tasks"]
+    assert set(own) == {"income", "marital"} and best["gbdt"]["model"]["num_leaves"] == 7
+    for task in own:
+        study = trials[trials["study"] == f"gbdt-{task}"]
+        top = study.loc[study["value"].idxmax()]
+        assert own[task]["num_leaves"] == top["params_model.num_leaves"]
+        assert own[task]["use_sample_weight"] == top["params_model.use_sample_weight"]
+    assert set(shares) == {"gbdt-income", "gbdt-marital"}
+    assert sum(t.type == "parcoords" for t in coordinates.data) == 2
+    assert len(importance_figure(shares).axes[0].patches) == 2 * 2
+    _, _, summary = train_model(*inputs, best["gbdt"]["model"], {}, DEFAULTS)
+    assert summary["model"] == "gbdt"
+
+
+def test_per_task_is_for_the_gbdt_only(inputs, tmp_path):
+    with pytest.raises(ConfigError, match="gbdt only"):
+        tune(inputs, settings(tmp_path, objective="per_task"))
