@@ -71,6 +71,7 @@ BAD = [
     ("preprocess.numeric_bins=1", "preprocess.numeric_bins = 1: use 0"),
     ("trainig_defaults.seeds=[1]", r"trainig_defaults: unknown key \(did you mean 'training_de"),
     ("gbdt.model.tasks.incme.num_leaves=3", r"gbdt.model.tasks = .*\['incme'\] are not tasks"),
+    ("ple.model.numeric_embedding.kind=pwl", "kind must be periodic or piecewise_linear"),
     ("tuning.objective=each", r"tuning.objective = 'each': .*mean_auc, multi, per_task or a task"),
 ]
 

@@ -44,9 +44,14 @@ def describe(annotation: Any, metadata: list | None = None) -> str:
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Annotated:
         return describe(args[0], [*metadata, *annotation.__metadata__])
-    if origin in (Union, types.UnionType) and all(_is_block(a) for a in args):
-        return "a block with type: " + ", ".join(
-            a.model_fields["type"].annotation.__args__[0] for a in args
+    blocks = _blocks(annotation)
+    if blocks:
+        key = "type" if "type" in blocks[0].model_fields else "kind"
+        nullable = " or null" if type(None) in args else ""
+        return (
+            f"a block with {key}: "
+            + ", ".join(get_args(b.model_fields[key].annotation)[0] for b in blocks)
+            + nullable
         )
     if origin in (Union, types.UnionType):
         kinds = [describe(a) for a in args if a is not type(None)]
@@ -66,6 +71,21 @@ def describe(annotation: Any, metadata: list | None = None) -> str:
     return names.get(annotation, getattr(annotation, "__name__", str(annotation))) + _bounds(
         metadata
     )
+
+
+def _blocks(annotation: Any) -> list[type[BaseModel]]:
+    """The blocks a union of blocks (tagged, maybe with null) offers; [] for any other type."""
+    members = _members(annotation)
+    return members if len(members) > 1 and all(_is_block(a) for a in members) else []
+
+
+def _members(annotation: Any) -> list[Any]:
+    """A type's union members, nested unions and ``Annotated`` unwrapped, null left out."""
+    if get_origin(annotation) is Annotated:
+        return _members(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        return [m for a in get_args(annotation) for m in _members(a)]
+    return [] if annotation is type(None) else [annotation]
 
 
 def _is_block(annotation: Any) -> bool:
@@ -102,11 +122,16 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
         path = f"{prefix}.{name}" if prefix else name
         if prefix == "" and name in _SKIP:
             continue
+        allowed = describe(field.annotation, field.metadata)
+        blocks = _blocks(field.annotation)
+        if blocks:  # the field, then each kind's keys
+            rows.append(f"| `{path}` | {allowed} | {_default(field)} | {field.description} |")
+            rows += [row for block in blocks for row in _rows(block, path)]
+            continue
         block, tail = _nested(field.annotation)
         if block is not None:
             rows += _rows(block, path + tail)
             continue
-        allowed = describe(field.annotation, field.metadata)
         rows.append(f"| `{path}` | {allowed} | {_default(field)} | {field.description or ''} |")
     return rows
 

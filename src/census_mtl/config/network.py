@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BeforeValidator,
+    Discriminator,
     Field,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -19,12 +21,52 @@ Units = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1)]
 OptionalUnits = list[Annotated[int, Field(ge=1)]]
 
 
-class NumericEmbedding(Settings):
+class PeriodicEmbedding(Settings):
     """Periodic embeddings of the numeric features (PLR; Gorishniy et al., 2022)."""
 
+    kind: Literal["periodic"] = Field("periodic", description="the embedding")
     frequencies: int = Field(16, ge=1, description="frequencies per number")
     dim: int = Field(8, ge=1, description="width of each number's embedding")
     sigma: float = Field(0.1, gt=0.0, description="std of the initial frequencies")
+
+
+class PiecewiseLinearEmbedding(Settings):
+    """Piecewise-linear embeddings of the numeric features (Gorishniy et al., 2022; version B
+    of TabM, ICLR 2025), over bins fitted to the training rows."""
+
+    kind: Literal["piecewise_linear"] = Field(description="the embedding")
+    bins: Literal["quantile", "tree"] = Field(
+        "quantile", description="bin edges: training quantiles, or a decision tree's splits"
+    )
+    n_bins: int = Field(48, ge=2, description="bins per number at most")
+    dim: int = Field(8, ge=1, description="width of each number's embedding")
+    activation: bool = Field(False, description="ReLU after the piecewise-linear part")
+    tree_task: str | None = Field(
+        None, description="the task whose labels the tree bins split (null = the first task)"
+    )
+
+    @field_validator("tree_task")
+    @classmethod
+    def _known_task(cls, task: str | None, info: ValidationInfo) -> str | None:
+        if task is not None:
+            check_task_names([task], info, "tree_task")
+        return task
+
+
+def _embedding_kind(value: Any) -> str:
+    """The embedding a block declares: its ``kind``, periodic when it names none."""
+    return value.get("kind", "periodic") if isinstance(value, dict) else value.kind
+
+
+NumericEmbedding = Annotated[
+    Annotated[PeriodicEmbedding, Tag("periodic")]
+    | Annotated[PiecewiseLinearEmbedding, Tag("piecewise_linear")],
+    Discriminator(
+        _embedding_kind,
+        custom_error_type="unknown_kind",
+        custom_error_message="kind must be periodic or piecewise_linear",
+    ),
+]
 
 
 class MLPOptions(Settings):
@@ -41,7 +83,9 @@ class MLPOptions(Settings):
         "relu", description="activation of the hidden layers"
     )
     numeric_embedding: NumericEmbedding | None = Field(
-        None, description="periodic embeddings of the numbers before the first layer (null = off)"
+        None,
+        description="embeddings of the numbers before the first layer: kind periodic (the "
+        "default) or piecewise_linear (null = off)",
     )
 
 

@@ -9,12 +9,13 @@ import torch
 from torch import nn
 
 from census_mtl.config import MODELS, NETWORKS, ConfigError, ModelParams, NetworkParams, validate
+from census_mtl.config.network import PeriodicEmbedding, PiecewiseLinearEmbedding
 from census_mtl.config.project import TaskType
 from census_mtl.models.aitm import AITM
 from census_mtl.models.esmm import ESMM
 from census_mtl.models.inputs import FeatureLayout, InputSpec
 from census_mtl.models.networks import PLE, ShareBottom, SingleTask
-from census_mtl.models.numeric import EmbeddedNumbers, PeriodicNumbers
+from census_mtl.models.numeric import EmbeddedNumbers, PeriodicNumbers, PiecewiseLinearNumbers
 
 TASK_TYPES = get_args(TaskType)
 CONVERSION = ("esmm", "aitm")  # the funnel models: every task binary, the compact input
@@ -64,6 +65,15 @@ def heads(model: nn.Module) -> nn.Module:
     return model.network if isinstance(model, EmbeddedNumbers) else model
 
 
+def fit_to_training_rows(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> None:
+    """What a network takes from its training rows before it trains: the bins of its
+    piecewise-linear embeddings, and its regression outputs' scales."""
+    embedding = getattr(model, "embedding", None)
+    if isinstance(embedding, PiecewiseLinearNumbers):
+        embedding.fit_bins(x[:, : embedding.n].cpu(), labels.cpu(), model.tasks, model.task_types)
+    standardise_outputs(model, labels)
+
+
 def standardise_outputs(model: nn.Module, labels: torch.Tensor) -> None:
     """Set each regression task's output shift and scale to its training labels' mean and std
     (a network without regression tasks is left as it is)."""
@@ -86,10 +96,19 @@ def _build(
         return _network(p, input_dim, tasks)
     if not isinstance(input_dim, FeatureLayout):
         raise ConfigError("numeric_embedding needs the compact input (a FeatureLayout).")
-    embedding = PeriodicNumbers(input_dim.n_numeric, spec.frequencies, spec.dim, spec.sigma)
+    embedding = _embedding(spec, input_dim.n_numeric, tasks)
     numbers = tuple(f"{n}__{i}" for n in input_dim.numeric for i in range(spec.dim))
     widened = FeatureLayout(numbers, input_dim.categorical)
     return EmbeddedNumbers(embedding, _network(p, widened, tasks))
+
+
+def _embedding(
+    spec: PeriodicEmbedding | PiecewiseLinearEmbedding, n: int, tasks: Sequence[str]
+) -> PeriodicNumbers | PiecewiseLinearNumbers:
+    if spec.kind == "periodic":
+        return PeriodicNumbers(n, spec.frequencies, spec.dim, spec.sigma)
+    tree_task = (spec.tree_task or tasks[0]) if spec.bins == "tree" else None
+    return PiecewiseLinearNumbers(n, spec.n_bins, spec.dim, spec.activation, tree_task)
 
 
 def _network(p: NetworkParams, input_dim: InputSpec, tasks: Sequence[str]) -> nn.Module:

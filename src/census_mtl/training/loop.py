@@ -20,7 +20,7 @@ from census_mtl.config.training import Training
 from census_mtl.errors import ProjectError
 from census_mtl.metrics import score_name, validation_scores
 from census_mtl.models.prediction import predict, task_types
-from census_mtl.models.registry import standardise_outputs
+from census_mtl.models.registry import fit_to_training_rows
 from census_mtl.training.checkpoints import Checkpoints
 from census_mtl.training.conflict import gradient_cosines, loss_ratios
 from census_mtl.training.data import TensorData
@@ -183,7 +183,7 @@ def fit(
     set_threads(settings.num_threads)
     if settings.compile and device.type == "cpu":
         check_compiler()
-    standardise_outputs(model, train.y)  # before the loss reads the scales; a resume restores them
+    fit_to_training_rows(model, train.x, train.y)  # bins and scales; a resume restores them
     train, validation = train.to(device), validation.to(device)
     with ops.switched(settings.fast_ops):
         run = _Run(model.to(device), settings, seed, len(train))
