@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from census_mtl.config import training_settings
 from census_mtl.models.gbdt import BoostedTrees, tree_columns
 from census_mtl.models.registry import model_params
 from census_mtl.paired import delong
+from census_mtl.provenance import commit
 from census_mtl.training.data import TensorData, to_tensors, training_inputs
 from census_mtl.training.gbdt import fit_gbdt
 
@@ -202,13 +202,8 @@ def main() -> None:
             f"{task}: independent - default = {row['difference']:+.5f} "
             f"[{row['low']:+.5f}, {row['high']:+.5f}], p = {row['p']:.3f}"
         )
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    result = {
-        "command": "python benchmarks/gbdt_independent.py",
-        "commit": commit.stdout.strip(),
-        "seeds": args.seeds,
-        "results": results,
-    }
+    result = {"command": "python benchmarks/gbdt_independent.py", "commit": commit(Path.cwd())}
+    result |= {"seeds": args.seeds, "results": results}
     write_bytes(args.out, (json.dumps(result, indent=2) + "\n").encode())
 
 
