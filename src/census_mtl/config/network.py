@@ -82,6 +82,14 @@ class MLPOptions(Settings):
     activation: Literal["relu", "gelu", "silu", "tanh"] = Field(
         "relu", description="activation of the hidden layers"
     )
+    batch_ensemble: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="TabM's BatchEnsemble members: every layer's weights shared, each member "
+        "with its own scalings and biases; the members' losses averaged in training, their "
+        "mean predicted (1 = off)",
+    )
     numeric_embedding: NumericEmbedding | None = Field(
         None,
         description="embeddings of the numbers before the first layer: kind periodic (the "

@@ -122,7 +122,8 @@ def input_linears(x: torch.Tensor, layers: Sequence[InputLinear]) -> list[torch.
     per layer.
     """
     first = layers[0]
-    if len(layers) == 1 or not isinstance(first.spec, FeatureLayout):
+    fusable = all(type(layer) is InputLinear for layer in layers)  # not a BatchEnsemble's
+    if len(layers) == 1 or not fusable or not isinstance(first.spec, FeatureLayout):
         return [layer(x) for layer in layers]
     sums = first.field_sum(x, torch.cat([layer.weight for layer in layers], dim=1))
     widths = [layer.weight.shape[1] for layer in layers]

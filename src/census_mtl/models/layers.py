@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from census_mtl.models.inputs import InputLinear, InputSpec, input_linears
+from census_mtl.models.tabm import EnsembleInputLinear, EnsembleLinear
 from census_mtl.ops.dropout import Dropout
 
 ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "silu": F.silu, "tanh": torch.tanh}
@@ -35,6 +36,13 @@ class StackedLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.baddbmm(self.bias, x, self.weight)
+
+
+def _linear(n: int, in_features: int, out_features: int, members: int) -> nn.Module:
+    """A stacked linear layer, a BatchEnsemble of ``members`` when more than one (TabM)."""
+    if members > 1:
+        return EnsembleLinear(n, in_features, out_features, members)
+    return StackedLinear(n, in_features, out_features)
 
 
 class StackedNorm(nn.Module):
@@ -63,7 +71,9 @@ class StackedMLP(nn.Module):
     Input ``(B, d)`` is shared by every member (``shared_input``, the first layer then reads a
     dense or compact input through ``InputLinear``); otherwise each member has its own input,
     ``(n, B, d)``. Output ``(n, B, width)``: the last hidden layer, or ``output_units`` raw
-    outputs (logits) when given.
+    outputs (logits) when given. With ``members`` above one, every layer is a BatchEnsemble
+    (``census_mtl.models.tabm``) and ``B`` counts each member's copy of the rows, which a shared
+    input already holds when ``folded_input``.
     """
 
     def __init__(
@@ -77,6 +87,8 @@ class StackedMLP(nn.Module):
         dropout: float = 0.0,
         norm: str | None = None,
         activation: str = "relu",
+        members: int = 1,
+        folded_input: bool = False,
     ) -> None:
         super().__init__()
         widths = [*hidden_units, *([output_units] if output_units else [])]
@@ -84,12 +96,16 @@ class StackedMLP(nn.Module):
             raise ValueError("an MLP needs hidden units or output units")
         self.n, self.shared_input = n, shared_input
         if shared_input:
-            self.first: nn.Module = InputLinear(in_spec, n * widths[0])
+            self.first: nn.Module = (
+                EnsembleInputLinear(in_spec, n * widths[0], members, folded_input)
+                if members > 1
+                else InputLinear(in_spec, n * widths[0])
+            )
         elif isinstance(in_spec, int):
-            self.first = StackedLinear(n, in_spec, widths[0])
+            self.first = _linear(n, in_spec, widths[0], members)
         else:
             raise ValueError("a compact (FeatureLayout) input must be shared by all members")
-        self.rest = nn.ModuleList(StackedLinear(n, a, b) for a, b in pairwise(widths))
+        self.rest = nn.ModuleList(_linear(n, a, b, members) for a, b in pairwise(widths))
         self.norms = nn.ModuleList(
             StackedNorm(norm, n, w) if norm else nn.Identity() for w in hidden_units
         )

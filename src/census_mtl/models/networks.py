@@ -15,17 +15,21 @@ from torch import nn
 
 from census_mtl.models.inputs import InputSpec
 from census_mtl.models.layers import StackedMLP, run_on_shared_input
+from census_mtl.models.tabm import members_mean
 
 
 class MultiTaskModel(nn.Module):
-    """A representation per task, ``(tasks, B, width)``, then one tower per task to a logit."""
+    """A representation per task, ``(tasks, B, width)``, then one tower per task to a logit;
+    with BatchEnsemble ``members`` (TabM), each member's logits in training, their mean else."""
 
     def __init__(self, tasks: Sequence[str], width: int, tower_hidden_units: list[int], **mlp):
         super().__init__()
-        self.tasks = list(tasks)
+        self.tasks, self.members = list(tasks), mlp.get("members", 1)
         self.towers = StackedMLP(
             len(self.tasks), width, tower_hidden_units, shared_input=False, output_units=1, **mlp
         )
+        # which tasks are regression tasks (``build_model`` sets it): how members are averaged
+        self.register_buffer("regression", torch.zeros(len(self.tasks), dtype=torch.bool), False)
 
     def represent(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -40,6 +44,8 @@ class MultiTaskModel(nn.Module):
         logits = self.towers(self.represent(x))[:, :, 0]
         if hasattr(self, "output_scale"):
             logits = torch.addcmul(self.output_shift[:, None], logits, self.output_scale[:, None])
+        if self.members > 1 and not self.training:  # TabM: the members' mean
+            logits = members_mean(logits, self.members, self.regression)
         return {task: logits[i] for i, task in enumerate(self.tasks)}
 
 
@@ -75,7 +81,12 @@ class ExtractionLevel(nn.Module):
         )
         self.shared_experts = (
             StackedMLP(
-                shared_experts, in_spec, shared_expert_hidden_units, shared_input=True, **mlp
+                shared_experts,
+                in_spec,
+                shared_expert_hidden_units,
+                shared_input=True,
+                folded_input=not first,
+                **mlp,
             )
             if shared_experts
             else None

@@ -103,6 +103,9 @@ class MultiTaskLoss:
         """The tasks' weighted losses (separate tensors: each one's graph reaches only what
         its task uses), the term that no one task owns (AITM's calibrator, else 0) and each
         task's loss before its weight."""
+        members = len(logits[self.tasks[0]]) // len(labels)
+        if members > 1:  # a BatchEnsemble in training: each member's rows, member-major
+            labels, sample_weight = labels.repeat(members, 1), sample_weight.repeat(members)
         if self.entire_space is not None:
             labels = entire_space_labels(labels, self.tasks, self.funnel)
             if self.entire_space == "product":
