@@ -118,14 +118,14 @@ def _network(p: NetworkParams, input_dim: InputSpec, tasks: Sequence[str]) -> nn
     towers = p.tower_hidden_units
     if p.name in CONVERSION and not isinstance(input_dim, FeatureLayout):
         raise ConfigError(f"{p.name} needs the compact input (a FeatureLayout): its embeddings.")
-    if p.name in CONVERSION and p.batch_ensemble > 1:
+    if p.name not in CONVERSION:
+        mlp["members"] = p.batch_ensemble
+    elif p.batch_ensemble > 1:
         raise ConfigError(
             f"{p.name}.model.batch_ensemble must be 1: a funnel model's loss reads the product of "
             "its steps' probabilities, which TabM's members would each need; use it on ple, cgc, "
             "mmoe, share_bottom or single_task."
         )
-    if p.name not in CONVERSION:
-        mlp["members"] = p.batch_ensemble
     if p.name == "esmm":
         return ESMM(input_dim, tasks, p.embedding_dim, p.hidden_units, towers, **mlp)
     if p.name == "aitm":

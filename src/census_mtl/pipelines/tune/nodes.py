@@ -189,9 +189,8 @@ def importance_figure(shares: dict[str, dict[str, float]]) -> plt.Figure:
     """A bar per searched parameter and study: its share of the study's objective variance."""
     names = list(dict.fromkeys(n for study in shares.values() for n in study))[::-1]
     height = 0.8 / len(shares)
-    figure, axes = plt.subplots(
-        figsize=(6.4, 0.3 * len(names) * len(shares) ** 0.5 + 1.2), layout="constrained"
-    )
+    size = (6.4, 0.3 * len(names) + 1.2)
+    figure, axes = plt.subplots(figsize=size, layout="constrained")
     for i, (study, share) in enumerate(shares.items()):
         offsets = [k + (i - (len(shares) - 1) / 2) * height for k in range(len(names))]
         axes.barh(offsets, [share.get(n, 0.0) for n in names], height=height, label=study)
