@@ -99,7 +99,7 @@ def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
     balancing = _run(["dvc", "repro", "--dry", "-s", "balancing_relatedness"], project_copy)
     assert "> kedro run --pipelines balancing_relatedness" in balancing
     stages = _run(["dvc", "stage", "list"], project_copy)
-    assert all(f"balancing_{s}" in stages for s in ("census", "scarce", "report"))
+    assert all(f"balancing_{s}" in stages for s in ("census", "scarce", "funnel", "report"))
     tune = _run(["dvc", "repro", "--dry", "-s", "tune_gbdt"], project_copy)
     assert (
         "> kedro run --pipelines tune_gbdt --params tuning.objective=per_task,tuning.n_trials=100"

@@ -131,12 +131,15 @@ def test_scarce_study_gathers_each_fraction_and_the_full_label_run(sample_projec
 
 
 def test_balancing_study_runs_on_the_environment_data_and_reports(sample_project):
-    """`kedro run --env sample --pipelines balancing`, then `balancing_report`, two methods."""
+    """`kedro run --env sample --pipelines balancing`, then `balancing_report` from the
+    setting's tables alone (its predictions gone), two methods."""
     study = {"methods": ["equal", "upgrad"], "networks": ["share_bottom"], "seeds": [1, 2]}
     with pytest.MonkeyPatch.context() as monkeypatch:
         run_kedro(sample_project, monkeypatch, ["balancing"], balancing_study=study)
+        root = sample_project / "data" / "sample" / "balancing"
+        assert (root / "census" / "tables" / "verdicts.csv").is_file()
+        (root / "census" / "predictions.parquet").unlink()  # the report reads the tables only
         run_kedro(sample_project, monkeypatch, ["balancing_report"], balancing_study=study)
-    root = sample_project / "data" / "sample" / "balancing"
     results = pd.read_csv(root / "census" / "results.csv")
     assert len(results) == 6 and set(results["method"]) == {"equal", "upgrad"}
     gains = pd.read_csv(root / "delta_m.csv")

@@ -97,11 +97,17 @@ def test_a_study_killed_midway_resumes_to_the_same_results(study, tmp_path, monk
     )
 
 
+def _loaders(tables: dict) -> dict:
+    """A partitioned dataset's load: a loader per partition."""
+    return {k: (lambda v=v: v) for k, v in tables.items()}
+
+
 def test_the_report_compares_each_method_with_equal_and_single_task(study):
-    results, predictions = study
-    loaders = ({k: (lambda v=v: v) for k, v in table.items()} for table in (results, predictions))
+    settings = nodes.relatedness_settings(RELATEDNESS, STUDY)
+    tables = nodes.tabulate_study(settings, *map(_loaders, study), STUDY, COMPARE)
+    assert all(set(t) == {"relatedness_-0.50"} for t in tables)
     scores, gains, verdicts, metrics, figure, page = nodes.report_study(
-        *loaders, STUDY, COMPARE, RUN_INFO
+        *map(_loaders, tables), STUDY, RUN_INFO
     )
     assert set(gains["model"]) == {
         f"{n}/{m}" for n in ("ple", "share_bottom") for m in STUDY["methods"]

@@ -1,4 +1,5 @@
-"""Nodes of the balancing study: a setting's data, its grid of trainings, and the report."""
+"""Nodes of the balancing study: a setting's data, its grid of trainings, its tables, and the
+report across settings."""
 
 from __future__ import annotations
 
@@ -140,31 +141,55 @@ def train_study(
     return results, predictions
 
 
-def report_study(
+def tabulate_study(
+    balancing_data: list[StudyData],
     balancing_results: Mapping[str, Callable],
     balancing_predictions: Mapping[str, Callable],
     balancing_study: dict,
     compare: dict,
-    run_info: dict,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict, Figure, str]:
-    """Every setting the study has run: seed scores, Δm, paired verdicts, DVC metrics, the Δm
-    figure and the report."""
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Each setting just trained, on its own: seed scores, Δm (with conflict and cost) and the
+    paired tests. The report reads these tables, never the predictions, which hold the test
+    labels and so stay out of git."""
     study = validate(BalancingStudy, balancing_study, "balancing_study")
     alpha = validate(Compare, compare, "compare").alpha
-    scores, gains, paired, findings, tables = [], [], [], {}, {}
-    for setting in sorted(balancing_results):
-        results, predictions = balancing_results[setting](), balancing_predictions[setting]()
-        setting_scores, setting_gains, setting_paired = setting_tables(
-            results, predictions, study.bootstrap_samples, alpha
+    tables = {
+        data.setting: setting_tables(
+            balancing_results[data.setting](),
+            balancing_predictions[data.setting](),
+            study.bootstrap_samples,
+            alpha,
         )
-        findings[setting] = words.setting_findings(setting_gains, setting_paired, study.networks)
-        tables[setting] = words.setting_table(setting_scores, setting_gains, setting_paired)
-        for frame, into in (
-            (setting_scores, scores),
-            (setting_gains, gains),
-            (setting_paired, paired),
-        ):
-            into.append(frame.assign(setting=setting))
+        for data in balancing_data
+    }
+    scores, gains, paired = ({s: t[k] for s, t in tables.items()} for k in range(3))
+    return scores, gains, paired
+
+
+def report_study(
+    balancing_setting_scores: Mapping[str, Callable],
+    balancing_setting_delta_m: Mapping[str, Callable],
+    balancing_setting_verdicts: Mapping[str, Callable],
+    balancing_study: dict,
+    run_info: dict,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict, Figure, str]:
+    """Every setting the study has tabulated, side by side: seed scores, Δm, paired verdicts,
+    DVC metrics, the Δm figure and the report."""
+    study = validate(BalancingStudy, balancing_study, "balancing_study")
+    scores, gains, paired, findings, tables = [], [], [], {}, {}
+    for setting in sorted(balancing_setting_scores):
+        frames = [
+            partitions[setting]().assign(setting=setting)
+            for partitions in (
+                balancing_setting_scores,
+                balancing_setting_delta_m,
+                balancing_setting_verdicts,
+            )
+        ]
+        findings[setting] = words.setting_findings(*frames[1:], study.networks)
+        tables[setting] = words.setting_table(*frames)
+        for frame, into in zip(frames, (scores, gains, paired), strict=True):
+            into.append(frame)
     scores, gains, paired = (pd.concat(f, ignore_index=True) for f in (scores, gains, paired))
     header = [
         "# Task balancing: each method against equal, and the gain over single-task",

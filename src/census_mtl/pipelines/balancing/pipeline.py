@@ -8,8 +8,11 @@ from census_mtl.pipelines.balancing.nodes import (
     relatedness_jobs,
     relatedness_settings,
     report_study,
+    tabulate_study,
     train_study,
 )
+
+_TABLES = ["balancing_setting_scores", "balancing_setting_delta_m", "balancing_setting_verdicts"]
 
 _TRAIN = Node(
     train_study,
@@ -17,15 +20,28 @@ _TRAIN = Node(
     ["balancing_results", "balancing_predictions"],
     name="train_study",
 )
+_TABULATE = Node(
+    tabulate_study,
+    [
+        "balancing_data",
+        "balancing_results",
+        "balancing_predictions",
+        "params:balancing_study",
+        "params:compare",
+    ],
+    _TABLES,
+    name="tabulate_study",
+)
 
 
 def _study(make_data, data_inputs: list[str], make_jobs, job_inputs: list[str]) -> Pipeline:
-    """A setting's data, its trainings, and the grid that trains them."""
+    """A setting's data, the grid of its trainings, the trainings, and their tables."""
     return Pipeline(
         [
             Node(make_data, data_inputs, "balancing_data", name=make_data.__name__),
             Node(make_jobs, job_inputs, "balancing_jobs", name=make_jobs.__name__),
             _TRAIN,
+            _TABULATE,
         ]
     )
 
@@ -47,18 +63,12 @@ def create_relatedness_pipeline() -> Pipeline:
 
 
 def create_report_pipeline() -> Pipeline:
-    """``balancing_report``: every setting under the study's root, side by side."""
+    """``balancing_report``: every setting's tables under the study's root, side by side."""
     return Pipeline(
         [
             Node(
                 report_study,
-                [
-                    "balancing_results",
-                    "balancing_predictions",
-                    "params:balancing_study",
-                    "params:compare",
-                    "run_info",
-                ],
+                [*_TABLES, "params:balancing_study", "run_info"],
                 [
                     "balancing_scores",
                     "balancing_delta_m",
