@@ -360,6 +360,30 @@ def test_schedule_study_smoke(sample_project):
     assert all(0.5 < auc <= 1.0 for auc in result["validation_auc"].values())
 
 
+def test_variants_study_compares_each_variant_with_the_first_on_validation(sample_project):
+    """The variant study of docs/closing-the-gap.md: two variants, two seeds, resumable."""
+    data = sample_project / "data" / "sample" / "05_model_input"
+    out = sample_project / "variants.json"
+    args = ["--model", "share_bottom", "--data", str(data), "--env", "sample", "--workers", "1"]
+    args += ["--runs", str(sample_project / "variant_runs"), "--out", str(out)]
+    args += ["--training", '{"max_epochs": 2}', "--variant", "plain", "{}"]
+    args += ["--variant", "ensemble", '{"model": {"batch_ensemble": 2}}']
+    stdout = run_benchmark("variants.py", *args, cwd=sample_project)
+    result = json.loads(out.read_text())
+    assert result["split"] == "validation"
+    assert "share_bottom/ensemble - share_bottom/plain" in stdout
+    assert {(r["a"], r["task"]) for r in result["against_first"]} == {
+        ("share_bottom/ensemble", t) for t in ("income", "marital")
+    }
+    assert {r["model"] for r in result["scores"]} == {"share_bottom/plain", "share_bottom/ensemble"}
+    assert all(r["seeds"] == 2 and 0.5 < r["mean"] <= 1 for r in result["scores"])
+    assert run_benchmark("variants.py", *args, cwd=sample_project) == stdout  # reused, same
+    bad = [*args[:-2], "--variant", "wrong", '{"model": {"batch_ensemble": 0}}']
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        run_benchmark("variants.py", *bad, cwd=sample_project)
+    assert "Error: share_bottom" in failed.value.stderr or "batch_ensemble" in failed.value.stderr
+
+
 def profile_args(project: Path) -> list[str]:
     """A few steps of the default single-task network on the sample data."""
     data = project / "data" / "sample" / "05_model_input"
