@@ -203,20 +203,22 @@ def _score_cell(scores: pd.DataFrame, model: str, task: str) -> str:
     return f"{row['mean']:.4f} ± {row['std']:.4f}"
 
 
-def _versus_equal(paired: pd.DataFrame, model: str, tasks: Sequence[str]) -> str:
-    rows = paired[(paired["a"] == model) & paired["b"].str.endswith(f"/{REFERENCE}")]
+def _verdicts(paired: pd.DataFrame, a: str, b: str, tasks: Sequence[str]) -> str:
+    """``a`` against ``b`` per task as marks: ▲ better, ▼ worse, = no difference."""
+    rows = paired[(paired["a"] == a) & (paired["b"] == b)]
     marks = {"gains": "▲", "loses": "▼", "ties": "="}
     found = {r["task"]: marks[outcome(r)] for _, r in rows.iterrows()}
-    return " ".join(found.get(t, "·") for t in tasks)
+    return " ".join(found.get(t, "·") for t in tasks) if found else ""
 
 
 def setting_table(scores: pd.DataFrame, gains: pd.DataFrame, paired: pd.DataFrame) -> list[str]:
-    """One setting's Markdown table: scores, Δm, conflict, cost, verdicts against equal."""
+    """One setting's Markdown table: scores, Δm, conflict, cost, and the verdicts against the
+    network's ``equal`` and against single-task."""
     tasks = list(dict.fromkeys(scores["task"]))
     metric = dict(zip(scores["task"], scores["metric"], strict=False))
     header = ["model", *(f"{t} {metric[t].upper()}" for t in tasks)]
-    header += ["Δm % [95 % CI]", "grad cos", "s/training", "vs equal"]
-    rows = [[BASELINE, *(_score_cell(scores, BASELINE, t) for t in tasks), "0", "", "", ""]]
+    header += ["Δm % [95 % CI]", "grad cos", "s/training", "vs equal", "vs single-task"]
+    rows = [[BASELINE, *(_score_cell(scores, BASELINE, t) for t in tasks), "0", "", "", "", ""]]
     rows += [
         [
             g["model"],
@@ -224,7 +226,8 @@ def setting_table(scores: pd.DataFrame, gains: pd.DataFrame, paired: pd.DataFram
             f"{g['delta_m']:+.2f} [{g['low']:+.2f}, {g['high']:+.2f}]",
             f"{g['grad_cos']:+.3f}",
             f"{g['train_seconds']:.1f}",
-            _versus_equal(paired, g["model"], tasks),
+            _verdicts(paired, g["model"], f"{g['model'].split('/')[0]}/{REFERENCE}", tasks),
+            _verdicts(paired, g["model"], BASELINE, tasks),
         ]
         for _, g in gains.iterrows()
     ]
@@ -243,5 +246,8 @@ def markdown(
     parts += ["<!-- --8<-- [end:findings] -->", "", "![Δm per method](delta_m.png)", ""]
     for setting, lines in tables.items():
         parts += [f"## {setting}", "", *lines, ""]
-    parts.append("vs equal: per task, ▲ better, ▼ worse (Holm-corrected), = no difference.")
+    parts.append(
+        "vs equal (the same network's), vs single-task: per task, ▲ better, ▼ worse "
+        "(Holm-corrected), = no difference."
+    )
     return "\n".join(parts) + "\n"

@@ -125,6 +125,17 @@ def test_the_report_compares_each_method_with_equal_and_single_task(study):
     assert "### relatedness_-0.50" in page and "beyond the noise" in page
     assert "under equal against single-task" in page and len(figure.axes) == 1
     assert "ple/equal against share_bottom/equal:" in page
+    cells = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in page.splitlines()}
+    for model in ("ple/dwa", "ple/equal"):
+        assert cells[model][-2] == _marks(verdicts, model, "ple/equal")
+        assert cells[model][-1].strip(" |") == _marks(verdicts, model, "single_task/equal")
+    assert cells["ple/equal"][-2] == ""
+
+
+def _marks(verdicts: pd.DataFrame, a: str, b: str) -> str:
+    """The table's marks of ``a`` against ``b`` per task (MSE: lower is better)."""
+    rows = verdicts[(verdicts["a"] == a) & (verdicts["b"] == b)].itertuples()
+    return " ".join("=" if not r.significant else "▲" if r.difference < 0 else "▼" for r in rows)
 
 
 def test_bad_study_settings_fail_naming_the_key():
