@@ -46,10 +46,13 @@ def variant_jobs(
     jobs = []
     for name, override in variants.items():
         spec = merge_settings(parameters[model], override)
-        params = model_params(spec["model"]["name"], spec["model"])
-        training = training_settings(
-            parameters["training_defaults"], spec.get("training") or {}, common, tasks=tasks
-        )
+        try:
+            params = model_params(spec["model"]["name"], spec["model"])
+            training = training_settings(
+                parameters["training_defaults"], spec.get("training") or {}, common, tasks=tasks
+            )
+        except ConfigError as error:
+            raise ConfigError(f"variant {name!r}: {error}") from None
         jobs += [Job(model, params, name, training, seed) for seed in training.seeds]
     return jobs
 

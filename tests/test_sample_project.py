@@ -378,10 +378,12 @@ def test_variants_study_compares_each_variant_with_the_first_on_validation(sampl
     assert {r["model"] for r in result["scores"]} == {"share_bottom/plain", "share_bottom/ensemble"}
     assert all(r["seeds"] == 2 and 0.5 < r["mean"] <= 1 for r in result["scores"])
     assert run_benchmark("variants.py", *args, cwd=sample_project) == stdout  # reused, same
-    bad = [*args[:-2], "--variant", "wrong", '{"model": {"batch_ensemble": 0}}']
+    bad = [*args[:-3], "--variant", "wrong", '{"model": {"batch_ensemble": 0}}']
     with pytest.raises(subprocess.CalledProcessError) as failed:
         run_benchmark("variants.py", *bad, cwd=sample_project)
-    assert "Error: share_bottom" in failed.value.stderr or "batch_ensemble" in failed.value.stderr
+    assert "Error: variant 'wrong': " in failed.value.stderr
+    assert "model.batch_ensemble = 0" in failed.value.stderr
+    assert "Traceback" not in failed.value.stderr
 
 
 def profile_args(project: Path) -> list[str]:
