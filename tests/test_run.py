@@ -65,6 +65,11 @@ def test_registered_pipelines():
         assert f"train_{model}" in pipelines
         names = {n.name for n in pipelines[model].nodes}
         assert {"validate_train", "fit_preprocessor", f"{model}.train"} <= names
+    assert {n.name for n in pipelines["blend"].nodes} == {
+        "blend.train",
+        "blend.evaluate",
+        "blend.test_auc",
+    }
     tunable = ["ple", "cgc", "mmoe", "share_bottom", "esmm", "aitm", "gbdt"]
     for model in tunable:
         nodes = [n.name for n in pipelines[f"tune_{model}"].nodes]

@@ -26,7 +26,7 @@ from census_mtl.models.artifact import load_artifact
 from tests.conftest import copy_project
 from tests.test_run import run_kedro
 
-MODELS = ["ple", "cgc", "mmoe", "share_bottom", "single_task", "esmm", "aitm", "gbdt"]
+MODELS = ["ple", "cgc", "mmoe", "share_bottom", "single_task", "esmm", "aitm", "gbdt", "blend"]
 OVERRIDE = json.dumps(  # of the schedule study's smoke test
     {"max_epochs": 2, "ema_decay": None, "batch_size": 128, "optimizer": {"learning_rate": 0.01}}
 )
@@ -52,9 +52,14 @@ def test_default_run_writes_the_report(sample_project):
     assert (table[["auc_income", "auc_marital"]] > 0.7).all().all()
     assert (table[["ensemble_auc_income", "ensemble_auc_marital"]] > 0.7).all().all()
     paired = pd.read_csv(reporting / "paired_comparisons.csv")
-    assert {"ple vs gbdt", "ple vs single_task", "gbdt vs single_task"} <= set(
-        paired["a"] + " vs " + paired["b"]
-    )
+    blend = json.loads((reporting / "metrics" / "blend.json").read_text())["members"]
+    assert {
+        "ple vs gbdt",
+        "ple vs single_task",
+        "gbdt vs single_task",
+        "blend vs gbdt",
+        f"blend vs {blend['network']}" if blend["network"] != "ple" else "ple vs blend",
+    } <= set(paired["a"] + " vs " + paired["b"])
     assert paired["p_holm"].between(0, 1).all() and paired["verdict"].str.contains("p = ").all()
     page = (reporting / "compare_report.html").read_text()
     assert page.count("data:image/png;base64,") == 5

@@ -1,4 +1,4 @@
-"""Project pipelines: ingest, preprocess, train_<model>, <model>, __default__, predict,
+"""Project pipelines: ingest, preprocess, train_<model>, <model>, blend, __default__, predict,
 tune_<model>, relatedness, scarce and the balancing study's three."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from kedro.pipeline import Pipeline
 from census_mtl.models import MODEL_NAMES
 from census_mtl.pipelines import (
     balancing,
+    blend,
     compare,
     evaluate,
     ingest,
@@ -33,10 +34,13 @@ def register_pipelines() -> dict[str, Pipeline]:
         pipelines[f"evaluate_{model}"] = evaluate.create_pipeline(model)
         pipelines[model] = prepare + pipelines[f"train_{model}"] + pipelines[f"evaluate_{model}"]
     with warnings.catch_warnings():
-        # compare reads every model's namespaced outputs (ple.metrics, ...) by their full
+        # blend and compare read every model's namespaced outputs (ple.model, ...) by their full
         # names, as namespaces intend; Kedro warns about any "." in a node's dataset names.
         warnings.filterwarnings("ignore", message="One or more dataset names contain '.'")
-        pipelines["compare"] = compare.create_pipeline(MODEL_NAMES)
+        pipelines["train_blend"] = blend.create_pipeline()  # after every model's training
+        pipelines["evaluate_blend"] = evaluate.create_pipeline("blend")
+        pipelines["blend"] = pipelines["train_blend"] + pipelines["evaluate_blend"]
+        pipelines["compare"] = compare.create_pipeline((*MODEL_NAMES, "blend"))
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     pipelines["predict"] = predict.create_pipeline()  # not part of __default__ either
     pipelines["relatedness"] = relatedness.create_pipeline()  # synthetic: its own DVC stage

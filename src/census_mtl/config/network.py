@@ -262,6 +262,21 @@ class GBDTParams(Booster):
         return Booster.model_validate(shared | (own.model_dump(exclude_none=True) if own else {}))
 
 
+class BlendParams(Settings):
+    """The GBDT's and one network's outputs mixed per task, ``w * gbdt + (1 - w) * network``,
+    with the GBDT's weight ``w`` of each task and seed chosen on validation."""
+
+    name: Literal["blend"] = Field("blend", description="the model")
+    network: Literal["best", *NETWORKS] = Field(
+        "best",
+        description="the network mixed with the GBDT; best: the trained network with the "
+        "highest validation AUC (mean over tasks and seeds)",
+    )
+    weight_step: float = Field(
+        0.05, gt=0.0, le=0.5, description="step of the grid of GBDT weights from 0 to 1"
+    )
+
+
 MODELS: dict[str, type[NetworkParams | GBDTParams]] = {**NETWORKS, "gbdt": GBDTParams}
 ModelParams = NetworkParams | GBDTParams
 MODEL_NAMES = tuple(MODELS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -26,6 +26,7 @@ from census_mtl.config.network import (
     MODEL_NAMES,
     MODELS,
     AITMParams,
+    BlendParams,
     CGCParams,
     ESMMParams,
     GBDTParams,
@@ -44,6 +45,7 @@ from census_mtl.tuning.space import FirstDraw, sample
 
 ModelName = Literal["ple", "cgc", "mmoe", "share_bottom", "single_task", "esmm", "aitm", "gbdt"]
 assert set(MODEL_NAMES) == set(ModelName.__args__)
+SCORABLE = (*MODEL_NAMES, "blend")  # every model file a run writes
 
 
 TaskType = Literal["binary", "regression"]
@@ -226,6 +228,10 @@ class ModelSection(Settings, Generic[P]):
     )
 
 
+class BlendSection(Settings):
+    model: BlendParams = Field(BlendParams(), description="the network mixed and the weight grid")
+
+
 class Params(Settings):
     """All parameters of a run."""
 
@@ -239,6 +245,7 @@ class Params(Settings):
     esmm: ModelSection[ESMMParams]
     aitm: ModelSection[AITMParams]
     gbdt: ModelSection[GBDTParams]
+    blend: BlendSection = Field(BlendSection(), description="the GBDT and a network, mixed")
     evaluation: Evaluation = Field(Evaluation())
     compare: Compare
     predict: Predict = Field(Predict())
@@ -255,10 +262,10 @@ class Params(Settings):
     @field_validator("predict_model")
     @classmethod
     def _model_name_or_absolute_path(cls, value: str | None) -> str | None:
-        if value is None or value in get_args(ModelName) or Path(value).is_absolute():
+        if value is None or value in SCORABLE or Path(value).is_absolute():
             return value
         raise ValueError(
-            f"a model name ({', '.join(get_args(ModelName))}) or an absolute path; a relative "
+            f"a model name ({', '.join(SCORABLE)}) or an absolute path; a relative "
             "path is not read, so that no name leads out of the model folder"
         )
 

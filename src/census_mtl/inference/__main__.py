@@ -10,7 +10,7 @@ from census_mtl.atomic import atomic_path
 from census_mtl.config import validate
 from census_mtl.config.project import Predict
 from census_mtl.errors import ProjectError
-from census_mtl.inference.export import export_boosters, export_onnx
+from census_mtl.inference.export import export_model
 from census_mtl.inference.reading import MAX_LINE_CHARS, read_lines
 from census_mtl.inference.scoring import score_file
 from census_mtl.models.artifact import load_artifact, resolve_model_file
@@ -105,11 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.out.is_dir():
             raise ProjectError(f"{args.out} is a folder: give the path of the file to write")
         model = load_artifact(resolve_model_file(args.model, args.models_dir))
-        if args.command == "export" and model.is_network:
-            print(export_onnx(model, args.out, model.run_index(run)))
-            return 0
         if args.command == "export":
-            print("\n".join(map(str, export_boosters(model, args.out, model.run_index(run)))))
+            print("\n".join(map(str, export_model(model, args.out, model.run_index(run)))))
             return 0
         options = {"run": run, "on_bad_rows": args.on_bad_rows, "batch_size": args.batch_size}
         print(_score(args, model, validate(Predict, options, "")))

@@ -1,15 +1,17 @@
 """Export a trained model: a network to ONNX (one input ``x``, the compact features; one output
 per task: ``p_<task>``, or ``value_<task>`` for a regression task), the GBDT baseline to
-LightGBM's own text model files (one per task)."""
+LightGBM's own text model files (one per task), a blend to both and a JSON file of its GBDT
+weights."""
 
 from __future__ import annotations
 
+import json
 from importlib.util import find_spec
 from pathlib import Path
 
 import torch
 
-from census_mtl.atomic import atomic_path
+from census_mtl.atomic import atomic_path, write_bytes
 from census_mtl.errors import ProjectError
 from census_mtl.inference.scoring import output_names
 from census_mtl.models import ModelArtifact
@@ -66,3 +68,27 @@ def export_boosters(model: ModelArtifact, path: Path, run: int = 0) -> list[Path
             part.write_text(text)
         paths.append(target)
     return paths
+
+
+def export_blend(model: ModelArtifact, path: Path, run: int = 0) -> list[Path]:
+    """Write run ``run`` of a blend: its network as ONNX at ``path``, its boosters beside it,
+    and ``<path stem>.blend.json``: each task's GBDT weight and the files it mixes."""
+    network, boosters = export_onnx(model, path, run), export_boosters(model, path, run)
+    recipe = {
+        "output": "gbdt_weight * booster + (1 - gbdt_weight) * network, per task",
+        "network": network.name,
+        "boosters": dict(zip(model.runs[run].boosters, (p.name for p in boosters), strict=True)),
+        "gbdt_weight": model.runs[run].weights,
+    }
+    target = path.with_name(f"{path.stem}.blend.json")
+    write_bytes(target, (json.dumps(recipe, indent=2) + "\n").encode())
+    return [network, *boosters, target]
+
+
+def export_model(model: ModelArtifact, path: Path, run: int = 0) -> list[Path]:
+    """Every file that ``run`` of ``model`` exports to, written."""
+    if model.is_network:
+        return [export_onnx(model, path, run)]
+    if model.members:
+        return export_blend(model, path, run)
+    return export_boosters(model, path, run)

@@ -2,9 +2,10 @@
 
 ``ModelArtifact`` is frozen and typed: the fitted feature encoder it was trained behind (so
 scoring a raw file needs only the model), and a network's weights per seed or a GBDT's LightGBM
-text models per seed and task. ``to_payload``/``from_payload`` turn it into JSON text, tensors and
-LightGBM text (no class of the project inside), which ``ModelArtifactDataset`` stores with
-``torch.save`` and loads with ``weights_only=True``: loading a model never runs code.
+text models per seed and task; a blend holds both, its members' parameters and its weights.
+``to_payload``/``from_payload`` turn it into JSON text, tensors and LightGBM text (no class of
+the project inside), which ``ModelArtifactDataset`` stores with ``torch.save`` and loads with
+``weights_only=True``: loading a model never runs code.
 """
 
 from __future__ import annotations
@@ -21,17 +22,25 @@ from typing import Literal
 import torch
 
 from census_mtl.atomic import write_bytes
-from census_mtl.config import NETWORKS, ModelParams
+from census_mtl.config import NETWORKS, BlendParams, ModelParams, validate
 from census_mtl.config.training import INFERENCE_BATCH
 from census_mtl.errors import first_line
 from census_mtl.features import EncoderError, FeatureEncoder, layout_of
-from census_mtl.models.checks import ArtifactError, check_archive, check_booster, check_weights
+from census_mtl.models.blend import mix
+from census_mtl.models.checks import (
+    ArtifactError,
+    check_archive,
+    check_blend_weights,
+    check_booster,
+    check_weights,
+)
 from census_mtl.models.gbdt import BoostedTrees, tree_columns
 from census_mtl.models.inputs import FeatureLayout
 from census_mtl.models.prediction import predict
 from census_mtl.models.registry import build_model, model_params
 
 FORMAT = "census-mtl model v2"  # v2: the encoder inside
+BLEND = "blend"
 
 
 def check_encoder(encoder: FeatureEncoder, layout: FeatureLayout) -> None:
@@ -47,7 +56,8 @@ def check_encoder(encoder: FeatureEncoder, layout: FeatureLayout) -> None:
 class TrainedRun:
     """One trained instance: its seed, best epoch and validation score per task (AUC, or R² of
     a regression task; ``validation_auc`` for the files' sake), and what it learned:
-    a network's ``state_dict``, or a GBDT's LightGBM text model per task (``boosters``)."""
+    a network's ``state_dict``, or a GBDT's LightGBM text model per task (``boosters``), or
+    both with a blend's GBDT weight per task (``weights``)."""
 
     seed: int
     best_epoch: int
@@ -57,6 +67,7 @@ class TrainedRun:
     state_dict: dict[str, torch.Tensor] = field(default_factory=dict)
     boosters: dict[str, str] = field(default_factory=dict)
     train_seconds: float = 0.0
+    weights: dict[str, float] = field(default_factory=dict)
 
     def facts(self) -> dict:
         """Everything but the weights and boosters, as plain data."""
@@ -65,16 +76,18 @@ class TrainedRun:
 
 @dataclass(frozen=True)
 class ModelArtifact:
-    """A network's name, parameters, tasks, feature encoder and input layout, its runs, and
-    each task's type (``binary`` or ``regression``; none given: all binary)."""
+    """A model's name, parameters, tasks, feature encoder and input layout, its runs, and
+    each task's type (``binary`` or ``regression``; none given: all binary); a blend's
+    ``members``: the parameters of its ``gbdt`` and its ``network``."""
 
-    params: ModelParams
+    params: ModelParams | BlendParams
     tasks: tuple[str, ...]
     encoder: FeatureEncoder
     layout: FeatureLayout
     runs: tuple[TrainedRun, ...]
     task_types: tuple[str, ...] = ()
     spaces: Mapping[str, str] = field(default_factory=dict)  # funnel step -> the step before
+    members: Mapping[str, ModelParams] = field(default_factory=dict)
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -91,12 +104,18 @@ class ModelArtifact:
     def is_network(self) -> bool:
         return self.name in NETWORKS
 
+    @property
+    def network_params(self) -> ModelParams | BlendParams:
+        """The parameters of the network inside: a blend's member, or the model's own."""
+        return self.members.get("network", self.params)
+
     def network(self, run: int = 0) -> torch.nn.Module:
-        """The ``run``-th trained network, rebuilt, in evaluation mode."""
-        if not self.is_network:
-            raise ArtifactError(f"{self.name!r} is not a network; use predict().")
+        """The ``run``-th trained network (a blend's member), rebuilt, in evaluation mode."""
+        params = self.network_params
+        if params.name not in NETWORKS:
+            raise ArtifactError(f"{self.name!r} holds no network; use predictor().")
         model = build_model(
-            self.name, self.layout, list(self.tasks), self.params, self.types, self.spaces
+            params.name, self.layout, list(self.tasks), params, self.types, self.spaces
         )
         model.load_state_dict(self.runs[run].state_dict)
         return model.eval()
@@ -108,15 +127,30 @@ class ModelArtifact:
             network = self.network(run)
             return lambda x, batch_size=INFERENCE_BATCH: predict(network, x, batch_size)
         trees = BoostedTrees(self.runs[run].boosters, self.layout, self.tasks)
-        return lambda x, batch_size=INFERENCE_BATCH: torch.from_numpy(
-            trees.predict(x.cpu().numpy())
+
+        def boosted(x: torch.Tensor, batch_size: int = INFERENCE_BATCH) -> torch.Tensor:
+            return torch.from_numpy(trees.predict(x.cpu().numpy()))
+
+        if self.name != BLEND:
+            return boosted
+        network = self.network(run)
+        weights = torch.tensor([self.runs[run].weights[t] for t in self.tasks])
+        return lambda x, batch_size=INFERENCE_BATCH: mix(
+            boosted(x), predict(network, x, batch_size), weights
         )
 
     def size(self) -> int:
-        """Trainable parameters of a network; leaves of a GBDT (over all its trees)."""
+        """Trainable parameters of a network; leaves of a GBDT (over all its trees); a
+        blend's both."""
+        weights = sum(p.numel() for p in self.network().parameters()) if self.holds_network else 0
         if self.is_network:
-            return sum(p.numel() for p in self.network().parameters())
-        return BoostedTrees(self.runs[-1].boosters, self.layout, self.tasks).leaves()
+            return weights
+        return weights + BoostedTrees(self.runs[-1].boosters, self.layout, self.tasks).leaves()
+
+    @property
+    def holds_network(self) -> bool:
+        """Whether there is a network inside (a network's own model or a blend's member)."""
+        return self.network_params.name in NETWORKS
 
     def run_index(self, choice: Literal["best"] | int = "best") -> int:
         """Index of the run with the best mean validation AUC (``best``) or of a seed."""
@@ -140,6 +174,7 @@ class ModelArtifact:
             "encoder": self.encoder.to_dict(),
             "layout": self.layout.to_dict(),
             "runs": [run.facts() for run in self.runs],
+            "members": {role: params.model_dump() for role, params in self.members.items()},
         }
         weights = {
             f"run{i}.{key}": value.detach().cpu().contiguous()
@@ -175,7 +210,8 @@ class ModelArtifact:
             )
             for i, facts in enumerate(meta["runs"])
         )
-        params = model_params(meta["params"]["name"], meta["params"])
+        params = _params(meta["params"])
+        members = {role: _params(p) for role, p in meta.get("members", {}).items()}
         try:
             encoder = FeatureEncoder.from_dict(meta.get("encoder"))
         except EncoderError as exc:
@@ -183,24 +219,34 @@ class ModelArtifact:
         layout = FeatureLayout.from_dict(meta["layout"])
         types = tuple(meta.get("task_types", ()))  # absent in files of binary-only versions
         spaces = dict(meta.get("spaces", {}))  # absent in files of versions without funnels
-        artifact = cls(params, tuple(meta["tasks"]), encoder, layout, runs, types, spaces)
+        artifact = cls(params, tuple(meta["tasks"]), encoder, layout, runs, types, spaces, members)
         artifact.check_runs()
         return artifact
 
     def check_runs(self) -> None:
         """Every run holds what the declared model needs, checked before any of it is used:
-        the network's weights (names, shapes, dtypes, finite) or well-formed boosters."""
-        if self.is_network:
-            network = build_model(
-                self.params.name, self.layout, list(self.tasks), self.params, self.types
-            )
+        the network's weights (names, shapes, dtypes, finite), well-formed boosters, and a
+        blend's weight per task."""
+        if self.holds_network:
+            params = self.network_params
+            network = build_model(params.name, self.layout, list(self.tasks), params, self.types)
             for run in self.runs:
                 check_weights(run.state_dict, network.state_dict())
-            return
-        features = len(tree_columns(self.layout)[0])
-        for run in self.runs:
-            for task in self.tasks:
-                check_booster(run.boosters.get(task, ""), features)
+        if not self.is_network:
+            features = len(tree_columns(self.layout)[0])
+            for run in self.runs:
+                for task in self.tasks:
+                    check_booster(run.boosters.get(task, ""), features)
+        if self.name == BLEND:
+            for run in self.runs:
+                check_blend_weights(run.weights, self.tasks)
+
+
+def _params(data: Mapping) -> ModelParams | BlendParams:
+    """A model file's parameters, typed: a blend's or a model's own."""
+    if isinstance(data, Mapping) and data.get("name") == BLEND:
+        return validate(BlendParams, data, "model")
+    return model_params(data["name"], data)
 
 
 def _of_run(items: Mapping[str, object], run: int) -> dict:

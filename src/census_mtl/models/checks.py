@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -92,3 +92,16 @@ def check_booster(text: str, features: int) -> None:
         raise ArtifactError(
             f"a LightGBM model that LightGBM could not read safely: {exc}"
         ) from None
+
+
+def check_blend_weights(weights: Mapping[str, object], tasks: Sequence[str]) -> None:
+    """A blend's run gives every task one GBDT weight, a number in [0, 1]."""
+    if set(weights) != set(tasks):
+        raise ArtifactError(f"blend weights for {sorted(weights)}, the tasks are {list(tasks)}")
+    bad = {
+        t: w
+        for t, w in weights.items()
+        if isinstance(w, bool) or not isinstance(w, int | float) or not 0.0 <= w <= 1.0
+    }
+    if bad:
+        raise ArtifactError(f"blend weights that are not numbers in [0, 1]: {bad}")

@@ -20,11 +20,14 @@ from census_mtl.metrics import labelled
 from census_mtl.paired import delong, holm, paired_mse
 
 
-def comparison_pairs(models: Sequence[str], settings: Compare) -> list[tuple[str, str]]:
-    """``(a, b)`` pairs, each once: model vs baseline, model vs bar, focus vs model."""
+def comparison_pairs(
+    models: Sequence[str], settings: Compare, extra: Sequence[tuple[str, str]] = ()
+) -> list[tuple[str, str]]:
+    """``(a, b)`` pairs, each once: model vs baseline, model vs bar, focus vs model, then
+    ``extra`` (a blend vs its network)."""
     wanted = [(m, settings.baseline) for m in models]
     wanted += [(m, settings.bar) for m in models]
-    wanted += [(settings.focus, m) for m in models]
+    wanted += [(settings.focus, m) for m in models] + list(extra)
     pairs, seen = [], set()
     for a, b in wanted:
         if a != b and a in models and b in models and frozenset((a, b)) not in seen:
@@ -80,9 +83,10 @@ def paired_table(
     labels: pd.DataFrame,
     tasks: Mapping[str, str],
     settings: Compare,
+    extra: Sequence[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """One row per comparison of ``comparison_pairs`` and task (``paired_rows``)."""
-    pairs = comparison_pairs(list(predictions), settings)
+    pairs = comparison_pairs(list(predictions), settings, extra)
     return paired_rows(predictions, labels, tasks, pairs, settings.alpha)
 
 

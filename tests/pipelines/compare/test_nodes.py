@@ -115,6 +115,14 @@ def test_pairs_cover_baseline_bar_and_focus_once():
     ]
 
 
+def test_a_blend_is_also_compared_with_its_own_network_once():
+    compare = validate(Compare, {"report_dir": "x"}, "compare")
+    models = ["ple", "mmoe", "single_task", "gbdt", "blend"]
+    pairs = comparison_pairs(models, compare, [("blend", "mmoe"), ("blend", "gbdt")])
+    assert pairs[-1] == ("blend", "mmoe") and pairs.count(("blend", "gbdt")) == 1
+    assert ("ple", "blend") in pairs and ("blend", "single_task") in pairs
+
+
 def test_paired_table_finds_the_seesaw(datasets, tmp_path):
     compare = validate(Compare, settings(tmp_path), "compare")
     preds = {k.split(".")[0]: v for k, v in datasets.items() if k.endswith("test_predictions")}

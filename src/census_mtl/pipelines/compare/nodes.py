@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from census_mtl.config import validate
+from census_mtl.config import NETWORKS, validate
 from census_mtl.config.project import Compare
 from census_mtl.features import LABEL_PREFIX
 from census_mtl.models.funnel import ENTIRE, entire_space_labels
@@ -62,8 +62,9 @@ def _figures(
 
 
 def _networks(data: dict) -> dict[str, pd.DataFrame]:
-    """The training histories of the networks (the GBDT's rounds are not epochs)."""
-    return {m: h for m, h in data["training_history"].items() if m != "gbdt"}
+    """The training histories of the networks (the GBDT's rounds and the blend's weights are
+    not epochs)."""
+    return {m: h for m, h in data["training_history"].items() if m in NETWORKS}
 
 
 def _gates(data: dict) -> dict[str, dict]:
@@ -117,7 +118,9 @@ def compare_models(
     first = next(iter(data["test_metrics"].values()))
     types = {t: "binary" if "auc" in m else "regression" for t, m in first["test"].items()}
     labels = entire_space_columns(model_input_test, first.get("spaces", {}))
-    paired = paired_table(data["test_predictions"], labels, types, settings)
+    tested = data["test_metrics"].items()
+    members = [(m, r["members"]["network"]) for m, r in tested if "members" in r]
+    paired = paired_table(data["test_predictions"], labels, types, settings, members)
     scores = headlines(types)
     long = metrics_table(data["test_metrics"], paired, scores, settings.baseline)
     models = models_table(data["test_metrics"], data["training_metrics"], long)

@@ -143,6 +143,8 @@ def evaluate_model(
         "runs": runs,
         "spaces": dict(model.spaces),
     }
+    if model.members:  # a blend: the models it mixes
+        metrics["members"] = {role: params.name for role, params in model.members.items()}
     best = model.run_index("best")
     if model.is_network and levels_of(network := model.network(best)):
         metrics["gates"] = {
