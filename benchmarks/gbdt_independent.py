@@ -8,12 +8,19 @@ booster per task on the project's split and tree columns, with and without the s
 selecting on validation only. Its best booster per task and the project's default GBDT
 (``conf/base``, through ``fit_gbdt``) then train with each seed; the output holds both sides'
 validation and test AUC per seed and DeLong's paired test of their seed-mean test scores.
+
+``--also NAME JSON`` trains another configuration of the project's GBDT with every seed (the JSON
+merged into the environment's ``gbdt`` section, e.g. the defaults before tuning:
+``--also untuned '{"model": {"tasks": {"income": null, "marital": null}}}'``) and tests it
+against the default in the same way.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +34,7 @@ from sklearn.metrics import roc_auc_score
 
 from census_mtl.atomic import write_bytes
 from census_mtl.config import training_settings
+from census_mtl.config.base import ConfigError, merge_settings
 from census_mtl.models.gbdt import BoostedTrees, tree_columns
 from census_mtl.models.registry import model_params
 from census_mtl.paired import delong
@@ -122,12 +130,11 @@ def independent(data, layout, task: int, args: argparse.Namespace) -> dict:
     }
 
 
-def project_default(data, parameters: dict, tasks: list[str], layout, seeds) -> dict:
-    """The project's default GBDT per seed: each task's validation AUC and test scores."""
-    params = model_params("gbdt", parameters["gbdt"]["model"])
-    settings = training_settings(
-        parameters["training_defaults"], parameters["gbdt"]["training"], tasks=tasks
-    )
+def project_gbdt(data, section: dict, defaults: dict, tasks: list[str], layout, seeds) -> dict:
+    """The project's GBDT of ``section`` (``model`` and ``training``) per seed: each task's
+    validation AUC and test scores."""
+    params = model_params("gbdt", section["model"])
+    settings = training_settings(defaults, section.get("training") or {}, tasks=tasks)
     out = {task: {"validation_auc": [], "test_probabilities": []} for task in tasks}
     for seed in seeds:
         models, best, history = fit_gbdt(
@@ -141,34 +148,51 @@ def project_default(data, parameters: dict, tasks: list[str], layout, seeds) -> 
     return out
 
 
-def summary(ours: dict, theirs: dict) -> dict:
-    """Both sides' AUCs per seed and the paired test of their seed-mean test scores."""
-    labels = theirs["test_labels"]
-    test = {
-        side: [float(roc_auc_score(labels, p)) for p in result["test_probabilities"]]
-        for side, result in (("default", ours), ("independent", theirs))
-    }
+def against(labels: np.ndarray, side: dict, default: dict) -> dict:
+    """DeLong's paired test of ``side``'s seed-mean test scores minus the default's."""
     paired = delong(
         labels,
-        np.mean(theirs["test_probabilities"], axis=0),
-        np.mean(ours["test_probabilities"], axis=0),
+        np.mean(side["test_probabilities"], axis=0),
+        np.mean(default["test_probabilities"], axis=0),
     )
+    return {"difference": paired.difference, "low": paired.low, "high": paired.high, "p": paired.p}
+
+
+def summary(ours: dict[str, dict], theirs: dict) -> dict:
+    """Every side's AUCs per seed and the paired tests of their seed-mean test scores against
+    the default's (``ours``: the project's configurations, ``default`` first)."""
+    labels, default = theirs["test_labels"], ours["default"]
+    sides = ours | {"independent": theirs}
+    test = {
+        side: [float(roc_auc_score(labels, p)) for p in result["test_probabilities"]]
+        for side, result in sides.items()
+    }
     return {
         "independent_params": theirs["params"],
         "independent_tuning_validation_auc": theirs["tuning_validation_auc"],
-        "validation_auc": {
-            "default": ours["validation_auc"],
-            "independent": theirs["validation_auc"],
-        },
+        "validation_auc": {side: result["validation_auc"] for side, result in sides.items()},
         "test_auc": test,
         "test_auc_mean": {side: float(np.mean(v)) for side, v in test.items()},
-        "independent_minus_default": {
-            "difference": paired.difference,
-            "low": paired.low,
-            "high": paired.high,
-            "p": paired.p,
+        "minus_default": {
+            side: against(labels, result, default)
+            for side, result in sides.items()
+            if side != "default"
         },
     }
+
+
+def configurations(default: dict, also: list[tuple[str, str]]) -> dict[str, dict]:
+    """The project's GBDT sections to train: the default, then each ``--also``, checked before
+    any training."""
+    sections = {"default": default}
+    for name, text in also:
+        try:
+            section = merge_settings(default, json.loads(text))
+            model_params("gbdt", section["model"])
+        except (json.JSONDecodeError, ConfigError) as error:
+            raise SystemExit(f"Error: --also {name}: {error}") from None
+        sections[name] = section
+    return sections
 
 
 def main() -> None:
@@ -179,12 +203,21 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3000, help="boosting rounds at most")
+    parser.add_argument(
+        "--also",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "JSON"),
+        help="another configuration of the project's GBDT, merged into its section",
+    )
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     loader = OmegaConfigLoader(
         "conf", base_env="base", default_run_env=args.env, merge_strategy={"parameters": "soft"}
     )
     parameters = loader["parameters"]
+    sections = configurations(parameters["gbdt"], args.also)
     frames = {s: pd.read_parquet(args.data / f"{s}.parquet") for s in ("train", "validation")}
     layout = json.loads((args.data / "feature_layout.json").read_text())
     inputs = training_inputs(
@@ -192,18 +225,24 @@ def main() -> None:
     )
     test = to_tensors(pd.read_parquet(args.data / "test.parquet"), inputs.tasks, inputs.layout)
     data = {"train": inputs.train, "validation": inputs.validation, "test": test}
-    ours = project_default(data, parameters, inputs.tasks, inputs.layout, args.seeds)
+    ours = {
+        name: project_gbdt(
+            data, section, parameters["training_defaults"], inputs.tasks, inputs.layout, args.seeds
+        )
+        for name, section in sections.items()
+    }
     results = {}
     for i, task in enumerate(inputs.tasks):
         theirs = independent(data, inputs.layout, i, args)
-        results[task] = summary(ours[task], theirs)
-        row = results[task]["independent_minus_default"]
-        print(
-            f"{task}: independent - default = {row['difference']:+.5f} "
-            f"[{row['low']:+.5f}, {row['high']:+.5f}], p = {row['p']:.3f}"
-        )
-    result = {"command": "python benchmarks/gbdt_independent.py", "commit": commit(Path.cwd())}
-    result |= {"seeds": args.seeds, "results": results}
+        results[task] = summary({name: side[task] for name, side in ours.items()}, theirs)
+        for side, row in results[task]["minus_default"].items():
+            print(
+                f"{task}: {side} - default = {row['difference']:+.5f} "
+                f"[{row['low']:+.5f}, {row['high']:+.5f}], p = {row['p']:.3f}"
+            )
+    command = shlex.join(["python", "benchmarks/gbdt_independent.py", *sys.argv[1:]])
+    result = {"command": command, "commit": commit(Path.cwd())}
+    result |= {"seeds": args.seeds, "also": dict(args.also), "results": results}
     write_bytes(args.out, (json.dumps(result, indent=2) + "\n").encode())
 
 
