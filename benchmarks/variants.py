@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -121,7 +123,8 @@ def main() -> None:
         raise SystemExit(f"Error: {error}") from None
     results, predictions = run_grid(jobs, data, args.runs / args.model, args.workers)
     first = f"{args.model}/{next(iter(variants))}"
-    result = {"command": "python benchmarks/variants.py", "commit": commit(Path.cwd())}
+    command = shlex.join(["python", "benchmarks/variants.py", *sys.argv[1:]])
+    result = {"command": command, "commit": commit(Path.cwd())}
     result |= {"model": args.model, "variants": variants, "split": "validation"}
     result |= summary(results, predictions, first, parameters["compare"]["alpha"])
     for row in result["against_first"]:

@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -376,6 +377,7 @@ def test_variants_study_compares_each_variant_with_the_first_on_validation(sampl
     stdout = run_benchmark("variants.py", *args, cwd=sample_project)
     result = json.loads(out.read_text())
     assert result["split"] == "validation"
+    assert result["command"] == shlex.join(["python", "benchmarks/variants.py", *args])
     assert "share_bottom/ensemble - share_bottom/plain" in stdout
     assert {(r["a"], r["task"]) for r in result["against_first"]} == {
         ("share_bottom/ensemble", t) for t in ("income", "marital")
