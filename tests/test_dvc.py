@@ -59,6 +59,15 @@ def test_default_remote_is_a_folder_outside_the_repository():
     assert not url.is_relative_to(PROJECT)
 
 
+def test_every_evaluated_model_is_in_every_plot():
+    dvc = yaml.safe_load((PROJECT / "dvc.yaml").read_text())
+    models = set(dvc["stages"]["evaluate"]["foreach"])
+    for plot in dvc["plots"]:
+        ((name, spec),) = plot.items()
+        drawn = {Path(path).stem for path in spec["y"]}
+        assert drawn == models, f"plot {name}: {sorted(models ^ drawn)}"
+
+
 def test_repro_runs_once_then_does_nothing(project_copy, tmp_path_factory):
     shutil.copytree(
         project_copy / "conf" / "sample",
