@@ -12,7 +12,8 @@ validation and test AUC per seed and DeLong's paired test of their seed-mean tes
 ``--also NAME JSON`` trains another configuration of the project's GBDT with every seed (the JSON
 merged into the environment's ``gbdt`` section, e.g. the defaults before tuning:
 ``--also untuned '{"model": {"tasks": {"income": null, "marital": null}}}'``) and tests it
-against the default in the same way.
+against the default in the same way. Beside the JSON (``--out``) it writes the same as a Markdown
+table (``--out`` with ``.md``), which the docs include.
 """
 
 from __future__ import annotations
@@ -195,6 +196,27 @@ def configurations(default: dict, also: list[tuple[str, str]]) -> dict[str, dict
     return sections
 
 
+def side_table(results: dict) -> str:
+    """Per task and side: mean validation and test AUC over the seeds, and the paired
+    difference of the seed-mean test scores from the default's."""
+    lines = [
+        "| task | side | validation AUC | test AUC | test minus default [95 %], p |",
+        "|---|---|---|---|---|",
+    ]
+    for task, row in results.items():
+        for side, validation in row["validation_auc"].items():
+            paired = row["minus_default"].get(side)
+            versus = (
+                "(default)"
+                if paired is None
+                else f"{paired['difference']:+.5f} [{paired['low']:+.5f}, {paired['high']:+.5f}], "
+                f"{paired['p']:.3f}"
+            )
+            test = row["test_auc_mean"][side]
+            lines.append(f"| {task} | {side} | {np.mean(validation):.5f} | {test:.5f} | {versus} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -244,6 +266,7 @@ def main() -> None:
     result = {"command": command, "commit": commit(Path.cwd())}
     result |= {"seeds": args.seeds, "also": dict(args.also), "results": results}
     write_bytes(args.out, (json.dumps(result, indent=2) + "\n").encode())
+    write_bytes(args.out.with_suffix(".md"), side_table(results).encode())
 
 
 if __name__ == "__main__":

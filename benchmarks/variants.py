@@ -13,8 +13,9 @@ same for every variant, e.g. ``'{"max_epochs": 2}'``). Every variant trains with
 trainings at a time with ``--threads`` each. Finished trainings are kept in ``--runs`` and a
 rerun reuses them. It writes, per variant and task, the validation AUC of every training (mean
 and std over seeds) and of the seed-mean predictions, the mean epochs and seconds of a training,
-and DeLong's test of the seed-mean predictions against the first variant, Holm-corrected. The
-test split is never read: the study's "test" rows are the validation rows.
+and DeLong's test of the seed-mean predictions against the first variant, Holm-corrected, and the
+same as a Markdown table beside it (``--out`` with ``.md``), which the docs include. The test
+split is never read: the study's "test" rows are the validation rows.
 """
 
 from __future__ import annotations
@@ -92,6 +93,32 @@ def summary(results: pd.DataFrame, predictions: pd.DataFrame, first: str, alpha:
     }
 
 
+def variant_table(result: dict) -> str:
+    """The variants as a table: validation AUC over seeds, the seed-mean predictions' difference
+    from the first variant with its interval and Holm-corrected p, and the cost of a training."""
+    tasks = list(dict.fromkeys(row["task"] for row in result["scores"]))
+    scores = {(r["model"], r["task"]): r for r in result["scores"]}
+    against = {(r["a"], r["task"]): r for r in result["against_first"]}
+    head = ["variant", *(f"{t} (mean ± std)" for t in tasks)]
+    head += [f"{t} vs first [95 %], Holm p" for t in tasks] + ["epochs", "s / training"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for cost in result["cost"]:
+        model = cost["model"]
+        cells = [model.split("/", 1)[1]]
+        cells += [f"{scores[model, t]['mean']:.5f} ± {scores[model, t]['std']:.5f}" for t in tasks]
+        for task in tasks:
+            row = against.get((model, task))
+            cells.append(
+                "(first)"
+                if row is None
+                else f"{row['difference']:+.5f} [{row['low']:+.5f}, {row['high']:+.5f}], "
+                f"{row['p_holm']:.3f}"
+            )
+        cells += [f"{cost['epochs']:.1f}", f"{cost['train_seconds']:.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
@@ -133,6 +160,7 @@ def main() -> None:
             f"[{row['low']:+.5f}, {row['high']:+.5f}], Holm p = {row['p_holm']:.3f}"
         )
     write_bytes(args.out, (json.dumps(result, indent=2) + "\n").encode())
+    write_bytes(args.out.with_suffix(".md"), variant_table(result).encode())
 
 
 if __name__ == "__main__":

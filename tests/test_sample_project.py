@@ -384,6 +384,9 @@ def test_variants_study_compares_each_variant_with_the_first_on_validation(sampl
     }
     assert {r["model"] for r in result["scores"]} == {"share_bottom/plain", "share_bottom/ensemble"}
     assert all(r["seeds"] == 2 and 0.5 < r["mean"] <= 1 for r in result["scores"])
+    table = out.with_suffix(".md").read_text().splitlines()
+    assert [line.split(" | ")[0] for line in table[2:]] == ["| plain", "| ensemble"]
+    assert "(first)" in table[2] and "(first)" not in table[3]
     assert run_benchmark("variants.py", *args, cwd=sample_project) == stdout  # reused, same
     bad = [*args[:-3], "--variant", "wrong", '{"model": {"batch_ensemble": 0}}']
     with pytest.raises(subprocess.CalledProcessError) as failed:

@@ -39,6 +39,12 @@ def test_independent_tuning_writes_every_side_and_the_paired_tests(inputs, tmp_p
             assert paired["low"] <= paired["difference"] <= paired["high"]
             assert 0 <= paired["p"] <= 1
         assert row["independent_params"]["num_leaves"] >= 2
+    table = (tmp_path / "out.md").read_text().splitlines()[2:]
+    assert [line.split(" | ")[:2] for line in table] == [
+        ["| " + task, side]
+        for task in ("income", "marital")
+        for side in ("default", "small", "independent")
+    ]
 
 
 def test_a_bad_configuration_fails_before_any_training(inputs, tmp_path):
