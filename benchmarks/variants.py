@@ -3,8 +3,11 @@ with DeLong's test, the study behind docs/closing-the-gap.md's variant tables.
 
     python benchmarks/variants.py --model ple --out docs/variants-ple.json \\
         --variant periodic '{}' \\
-        --variant pwl_quantile '{"model": {"numeric_embedding": {"kind": "piecewise_linear"}}}' \\
+        --variant pwl '{"model": {"numeric_embedding": {"kind": "piecewise_linear",
+                                  "frequencies": null, "sigma": null}}}' \\
         --variant tabm_8 '{"model": {"batch_ensemble": 8}}'
+
+(the defaults' embedding is periodic: switching kind sets the periodic keys to null.)
 
 Each variant's JSON is merged into the model's section (its ``model`` and ``training`` blocks) of
 the Kedro environment (``--env``) by the project's one merge rule, after ``--training`` (the

@@ -4,7 +4,7 @@ import pytest
 import torch
 from rtdl_num_embeddings import PiecewiseLinearEmbeddings, compute_bins
 
-from census_mtl.config import ConfigError, validate
+from census_mtl.config import ConfigError, merge_settings, validate
 from census_mtl.config.network import PLEParams
 from census_mtl.models import ModelArtifact, TrainedRun
 from census_mtl.models.numeric import PiecewiseLinearNumbers, numeric_bins
@@ -92,3 +92,17 @@ def test_the_embedding_is_declared_and_tunable():
     bad = PARAMS["ple"] | {"numeric_embedding": {"kind": "piecewise_linear", "tree_task": "age"}}
     with pytest.raises(ConfigError, match=r"ple.model.numeric_embedding.tree_task = 'age'"):
         validate(PLEParams, bad, "ple.model", {"tasks": TASKS})
+
+
+def test_an_override_switches_kind_when_it_drops_the_other_kinds_keys():
+    periodic = PARAMS["ple"] | {"numeric_embedding": {"frequencies": 16, "dim": 8, "sigma": 1.0}}
+    switch = {"numeric_embedding": {"kind": "piecewise_linear"}}
+    with pytest.raises(ConfigError, match=r"numeric_embedding\.sigma: unknown key"):
+        validate(PLEParams, merge_settings(periodic, switch), "ple.model", {"tasks": TASKS})
+    switch["numeric_embedding"] |= {"frequencies": None, "sigma": None}
+    params = validate(PLEParams, merge_settings(periodic, switch), "ple.model", {"tasks": TASKS})
+    embedding = params.numeric_embedding
+    assert embedding.kind == "piecewise_linear" and (embedding.bins, embedding.dim) == (
+        "quantile",
+        8,
+    )

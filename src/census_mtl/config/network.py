@@ -90,10 +90,11 @@ class MLPOptions(Settings):
         "with its own scalings and biases; the members' losses averaged in training, their "
         "mean predicted (1 = off)",
     )
-    numeric_embedding: NumericEmbedding | None = Field(
+    numeric_embedding: Annotated[NumericEmbedding | None, BeforeValidator(drop_removed)] = Field(
         None,
         description="embeddings of the numbers before the first layer: kind periodic (the "
-        "default) or piecewise_linear (null = off)",
+        "default) or piecewise_linear (null = off); a key set to null is dropped, so that an "
+        "override can switch kind (the other kind's keys: null)",
     )
 
 
