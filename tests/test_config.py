@@ -9,6 +9,7 @@ import time
 
 import pytest
 import torch
+import yaml
 from kedro.config import OmegaConfigLoader
 from kedro.framework.cli.utils import _split_params
 
@@ -93,6 +94,13 @@ def test_bad_parameter_is_named_with_its_path(overrides, message):
 def test_every_environment_is_valid(env):
     params = validate_params(params_for("", env))
     assert params.ple.model.name == "ple" and params.preprocess.tasks
+
+
+def test_the_gbdt_defaults_are_the_tuned_boosters():
+    """``conf/base`` holds each task's best booster of the committed ``tune_gbdt`` studies."""
+    tuned = yaml.safe_load((PROJECT / "conf/tuned/parameters_gbdt.yml").read_text())
+    base = yaml.safe_load((PROJECT / "conf/base/parameters_train.yml").read_text())
+    assert base["gbdt"]["model"]["tasks"] == tuned["gbdt"]["model"]["tasks"]
 
 
 def test_each_scarce_fraction_writes_its_report_into_its_own_folder():
