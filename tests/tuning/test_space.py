@@ -1,8 +1,11 @@
 import optuna
 import pytest
 
+from census_mtl.cli import load_parameters
 from census_mtl.config import ConfigError, SearchSpace, merge_settings, validate
+from census_mtl.models.registry import model_params
 from census_mtl.tuning.space import sample
+from tests.conftest import PROJECT
 
 SPACE = {
     "model": {
@@ -89,3 +92,27 @@ def test_merge_settings_is_deep():
         "a": {"b": 5, "c": 2},
         "d": [2],
     }
+
+
+def test_the_gap_closing_settings_are_searchable():
+    """TabM's member count and the piecewise-linear bins, drawn over base's PLE, are valid
+    parameters (a space switches the embedding's kind by nulling the periodic keys)."""
+    space = {
+        "batch_ensemble": {"type": "categorical", "choices": [1, 4, 8]},
+        "numeric_embedding": {
+            "kind": "piecewise_linear",
+            "frequencies": None,
+            "sigma": None,
+            "bins": {"type": "categorical", "choices": ["quantile", "tree"]},
+            "n_bins": {"type": "int", "low": 8, "high": 64, "log": True},
+        },
+    }
+    validate(SearchSpace, {"model": space}, "tuning_spaces.ple")
+    base = load_parameters(PROJECT, "local", {})["ple"]["model"]
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
+    for _ in range(4):
+        drawn = sample(study.ask(), {"model": space})["model"]
+        params = model_params("ple", merge_settings(base, drawn))
+        assert params.batch_ensemble in {1, 4, 8}
+        assert params.numeric_embedding.kind == "piecewise_linear"
+        assert 8 <= params.numeric_embedding.n_bins <= 64
