@@ -40,6 +40,7 @@ from census_mtl.models.gbdt import BoostedTrees, tree_columns
 from census_mtl.models.registry import model_params
 from census_mtl.paired import delong
 from census_mtl.provenance import commit
+from census_mtl.reporting.render import difference, markdown_table
 from census_mtl.training.data import TensorData, to_tensors, training_inputs
 from census_mtl.training.gbdt import fit_gbdt
 
@@ -199,22 +200,19 @@ def configurations(default: dict, also: list[tuple[str, str]]) -> dict[str, dict
 def side_table(results: dict) -> str:
     """Per task and side: mean validation and test AUC over the seeds, and the paired
     difference of the seed-mean test scores from the default's."""
-    lines = [
-        "| task | side | validation AUC | test AUC | test minus default [95 %], p |",
-        "|---|---|---|---|---|",
-    ]
+    head = ["task", "side", "validation AUC", "test AUC", "test minus default [95 %], p"]
+    rows = []
     for task, row in results.items():
         for side, validation in row["validation_auc"].items():
             paired = row["minus_default"].get(side)
-            versus = (
-                "(default)"
-                if paired is None
-                else f"{paired['difference']:+.5f} [{paired['low']:+.5f}, {paired['high']:+.5f}], "
-                f"{paired['p']:.3f}"
-            )
+            versus = "(default)" if paired is None else _versus(paired)
             test = row["test_auc_mean"][side]
-            lines.append(f"| {task} | {side} | {np.mean(validation):.5f} | {test:.5f} | {versus} |")
-    return "\n".join(lines) + "\n"
+            rows.append([task, side, f"{np.mean(validation):.5f}", f"{test:.5f}", versus])
+    return markdown_table(head, rows) + "\n"
+
+
+def _versus(paired: dict) -> str:
+    return f"{difference(paired, 5)}, {paired['p']:.2g}"
 
 
 def main() -> None:
@@ -258,10 +256,7 @@ def main() -> None:
         theirs = independent(data, inputs.layout, i, args)
         results[task] = summary({name: side[task] for name, side in ours.items()}, theirs)
         for side, row in results[task]["minus_default"].items():
-            print(
-                f"{task}: {side} - default = {row['difference']:+.5f} "
-                f"[{row['low']:+.5f}, {row['high']:+.5f}], p = {row['p']:.3f}"
-            )
+            print(f"{task}: {side} - default = {_versus(row)} (p)")
     command = shlex.join(["python", "benchmarks/gbdt_independent.py", *sys.argv[1:]])
     result = {"command": command, "commit": commit(Path.cwd())}
     result |= {"seeds": args.seeds, "also": dict(args.also), "results": results}

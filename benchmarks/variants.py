@@ -39,6 +39,7 @@ from census_mtl.models.registry import model_params
 from census_mtl.provenance import commit
 from census_mtl.reporting.balancing import conflict, model_frames, seed_scores, task_types
 from census_mtl.reporting.comparisons import paired_rows
+from census_mtl.reporting.render import difference, markdown_table
 from census_mtl.training.data import training_inputs
 from census_mtl.training.grid import Job, StudyData, run_grid
 
@@ -104,22 +105,20 @@ def variant_table(result: dict) -> str:
     against = {(r["a"], r["task"]): r for r in result["against_first"]}
     head = ["variant", *(f"{t} (mean ± std)" for t in tasks)]
     head += [f"{t} vs first [95 %], Holm p" for t in tasks] + ["epochs", "s / training"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = []
     for cost in result["cost"]:
         model = cost["model"]
         cells = [model.split("/", 1)[1]]
         cells += [f"{scores[model, t]['mean']:.5f} ± {scores[model, t]['std']:.5f}" for t in tasks]
         for task in tasks:
             row = against.get((model, task))
-            cells.append(
-                "(first)"
-                if row is None
-                else f"{row['difference']:+.5f} [{row['low']:+.5f}, {row['high']:+.5f}], "
-                f"{row['p_holm']:.3f}"
-            )
-        cells += [f"{cost['epochs']:.1f}", f"{cost['train_seconds']:.0f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+            cells.append("(first)" if row is None else _versus(row))
+        rows.append([*cells, f"{cost['epochs']:.1f}", f"{cost['train_seconds']:.0f}"])
+    return markdown_table(head, rows) + "\n"
+
+
+def _versus(row: dict) -> str:
+    return f"{difference(row, 5)}, {row['p_holm']:.2g}"
 
 
 def main() -> None:
@@ -158,10 +157,7 @@ def main() -> None:
     result |= {"model": args.model, "variants": variants, "split": "validation"}
     result |= summary(results, predictions, first, parameters["compare"]["alpha"])
     for row in result["against_first"]:
-        print(
-            f"{row['a']} - {row['b']}, {row['task']}: {row['difference']:+.5f} "
-            f"[{row['low']:+.5f}, {row['high']:+.5f}], Holm p = {row['p_holm']:.3f}"
-        )
+        print(f"{row['a']} - {row['b']}, {row['task']}: {_versus(row)} (Holm p)")
     write_bytes(args.out, (json.dumps(result, indent=2) + "\n").encode())
     write_bytes(args.out.with_suffix(".md"), variant_table(result).encode())
 

@@ -99,13 +99,19 @@ def _cells(
     return header, rows
 
 
+def difference(row: Mapping[str, float], digits: int = 4) -> str:
+    """A paired difference with its 95 % interval, signed: ``+0.0012 [+0.0003, +0.0021]``."""
+    form = f"+.{digits}f"
+    return f"{row['difference']:{form}} [{row['low']:{form}}, {row['high']:{form}}]"
+
+
 def _paired(paired: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     header = ["comparison", "task", "difference [95 % CI]", "p (Holm)", "per seed", "verdict"]
     rows = [
         [
             f"{r['a']} vs {r['b']}",
             r["task"],
-            f"{r['difference']:+.4f} [{r['low']:+.4f}, {r['high']:+.4f}]",
+            difference(r),
             f"{r['p_holm']:.2g}",
             " ".join(f"{d:+.4f}" for d in r["per_seed"]),
             r["verdict"].split(": ")[-1],
