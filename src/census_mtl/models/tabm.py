@@ -59,7 +59,7 @@ class EnsembleInputLinear(nn.Module):
                 mode="sum",
                 per_sample_weights=scale.reshape(-1, codes.shape[1]),
             )
-            out = out + sums.view(self.members, len(x), -1)  # features: never folded
+            out = out + sums.view(self.members, x.shape[0], -1)  # features: never folded
         return (out * self.s + self.bias).flatten(0, 1)
 
 
