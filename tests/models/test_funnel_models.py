@@ -10,7 +10,13 @@ from census_mtl.config.project import Preprocess
 from census_mtl.config.training import Loss
 from census_mtl.features import feature_columns
 from census_mtl.models import build_model, predict
-from census_mtl.models.funnel import entire_space_labels, entire_space_probs, in_space_probs
+from census_mtl.models.funnel import (
+    entire_space_labels,
+    entire_space_probs,
+    in_space_logits,
+    in_space_probs,
+    product_logits,
+)
 from census_mtl.training.loss import MultiTaskLoss
 from tests.models.test_networks import LAYOUT, PARAMS, compact_batch
 
@@ -119,3 +125,27 @@ def test_bad_funnels_fail_naming_the_task(tasks, message):
 def test_conversion_models_take_binary_tasks_only():
     with pytest.raises(ConfigError, match="esmm models funnels of binary tasks"):
         build_model("esmm", LAYOUT, ["a", "b"], PARAMS["esmm"], ["binary", "regression"])
+
+
+@pytest.mark.parametrize("name", ["esmm", "aitm"])
+def test_a_funnel_ensemble_predicts_its_members_mixture(name):
+    model = funnel_model(name, batch_ensemble=3)
+    x = compact_batch(8)
+    model.train()
+    members = model(x)  # every member's rows, member-major
+    _, parts = MultiTaskLoss.of(model, Loss())(members, torch.ones(8, 3), torch.ones(8))
+    assert all(torch.isfinite(v) for v in parts.values())  # each member's products meet labels
+    stacked = torch.stack([torch.sigmoid(members[t]) for t in STEPS], 1).view(3, 8, 3)
+    in_space = name == "esmm"  # ESMM's outputs are in their spaces, AITM's over all rows
+    mixture = (stacked.cumprod(2) if in_space else stacked).mean(0)  # members' entire-space mean
+    model.eval()
+    outputs = torch.stack([torch.sigmoid(model(x)[t]) for t in STEPS], 1)
+    entire = entire_space_probs(outputs, STEPS, SPACES) if in_space else outputs
+    torch.testing.assert_close(entire, mixture)
+
+
+def test_in_space_logits_invert_the_products():
+    logits = dict(zip(STEPS, torch.randn(3, 64) * 3, strict=True))
+    back = in_space_logits(product_logits(logits, SPACES), SPACES)
+    for task in STEPS:
+        torch.testing.assert_close(back[task], logits[task], rtol=1e-4, atol=1e-4)

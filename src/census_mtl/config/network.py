@@ -86,9 +86,9 @@ class MLPOptions(Settings):
         1,
         ge=1,
         le=64,
-        description="TabM's BatchEnsemble members: every layer's weights shared, each member "
-        "with its own scalings and biases; the members' losses averaged in training, their "
-        "mean predicted (1 = off)",
+        description="TabM's BatchEnsemble members: every MLP layer's weights shared, each "
+        "member with its own scalings and biases; the members' losses averaged in training, "
+        "their mean predicted (a funnel model's: the members' mixture; 1 = off)",
     )
     numeric_embedding: Annotated[NumericEmbedding | None, BeforeValidator(drop_removed)] = Field(
         None,

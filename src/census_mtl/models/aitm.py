@@ -24,6 +24,7 @@ from torch import nn
 
 from census_mtl.models.esmm import ESMM
 from census_mtl.models.inputs import FeatureLayout
+from census_mtl.models.networks import MultiTaskModel
 
 
 class InformationTransfer(nn.Module):
@@ -46,6 +47,8 @@ class AITM(ESMM):
     """ESMM's shared field embeddings and towers, an AIT module between consecutive steps."""
 
     output_space = "entire"
+    # Its outputs are over the entire space already: a TabM ensemble's mean is the mixture's.
+    average_members = MultiTaskModel.average_members
 
     def __init__(
         self,

@@ -10,6 +10,9 @@ so the CVR tower never trains on the clicked rows alone (sample selection bias) 
 every impression (data sparsity). Here a funnel of any length: every step has a tower, and a
 step's loss is on the product of its funnel's probabilities (``training.loss``); its output is
 the in-space probability (pCVR), ``census_mtl.models.funnel`` gives the entire-space one.
+A TabM ensemble's members each train on their own products; it predicts the mixture of its
+members: each step's mean entire-space probability, and in its space that over its previous
+step's.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from collections.abc import Sequence
 import torch
 
 from census_mtl.models.embedding import FieldEmbedding
+from census_mtl.models.funnel import in_space_logits, product_logits
 from census_mtl.models.inputs import FeatureLayout
 from census_mtl.models.layers import StackedMLP
 from census_mtl.models.networks import MultiTaskModel
+from census_mtl.models.tabm import members_mean
 
 
 class ESMM(MultiTaskModel):
@@ -45,3 +50,13 @@ class ESMM(MultiTaskModel):
 
     def represent(self, x: torch.Tensor) -> torch.Tensor:
         return self.bottoms(self.embedding(x))
+
+    def average_members(self, logits: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The members' mixture: per step, the mean over members of the product along its
+        funnel, then back in its space (the mixture's probability of the step given the one
+        before)."""
+        funnel = getattr(self, "spaces", {})
+        entire = product_logits(dict(zip(self.tasks, logits, strict=True)), funnel)
+        stacked = torch.stack([entire[task] for task in self.tasks])
+        mean = members_mean(stacked, self.members, self.regression)
+        return in_space_logits(dict(zip(self.tasks, mean, strict=True)), funnel)

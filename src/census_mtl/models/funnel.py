@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 Array = np.ndarray | torch.Tensor
 ENTIRE = "_entire"  # suffix of a funnel step scored over the entire space (CTCVR beside CVR)
@@ -59,3 +60,37 @@ def in_space_probs(entire: Array, tasks: Sequence[str], spaces: Mapping[str, str
             ratio = entire[:, j] / _where(previous > 0, previous, 1.0)
             probs[:, j] = _where(previous > 0, ratio, 0.0).clip(0.0, 1.0)
     return probs
+
+
+def _log1mexp(log_p: torch.Tensor) -> torch.Tensor:
+    """``log(1 - exp(log_p))`` for ``log_p < 0``, stable on both sides of ``-log 2``."""
+    log_p = log_p.clamp_max(-1e-7)
+    return torch.where(
+        log_p > -0.6931, torch.log(-torch.expm1(log_p)), torch.log1p(-torch.exp(log_p))
+    )
+
+
+def product_logits(
+    logits: Mapping[str, torch.Tensor], funnel: Mapping[str, str]
+) -> dict[str, torch.Tensor]:
+    """``logits`` with each funnel step's replaced by the logit of its entire-space probability,
+    the product of the in-space ones along its funnel (ESMM's pCTCVR = pCTR * pCVR), computed in
+    log space; other tasks' logits as they are."""
+    result = dict(logits)
+    for task in funnel:
+        log_p = sum(F.logsigmoid(logits[step]) for step in steps(task, funnel))
+        result[task] = log_p - _log1mexp(log_p)
+    return result
+
+
+def in_space_logits(
+    entire: Mapping[str, torch.Tensor], funnel: Mapping[str, str]
+) -> dict[str, torch.Tensor]:
+    """The inverse of ``product_logits``: each funnel step's logit in its space, from the
+    entire-space logits of it and of its previous step (the ratio of their probabilities,
+    capped at 1), in log space; other tasks' logits as they are."""
+    result = dict(entire)
+    for task, before in funnel.items():
+        log_p = F.logsigmoid(entire[task]) - F.logsigmoid(entire[before])
+        result[task] = log_p.clamp_max(0.0) - _log1mexp(log_p)
+    return result

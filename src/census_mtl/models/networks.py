@@ -45,8 +45,13 @@ class MultiTaskModel(nn.Module):
         if hasattr(self, "output_scale"):
             logits = torch.addcmul(self.output_shift[:, None], logits, self.output_scale[:, None])
         if self.members > 1 and not self.training:  # TabM: the members' mean
-            logits = members_mean(logits, self.members, self.regression)
+            return self.average_members(logits)
         return {task: logits[i] for i, task in enumerate(self.tasks)}
+
+    def average_members(self, logits: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``(tasks, k * B)`` member outputs to each task's members' mean, ``(B,)``."""
+        mean = members_mean(logits, self.members, self.regression)
+        return {task: mean[i] for i, task in enumerate(self.tasks)}
 
 
 class ExtractionLevel(nn.Module):

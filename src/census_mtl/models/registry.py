@@ -55,6 +55,7 @@ def build_model(
         raise ConfigError(f"{name} models funnels of binary tasks; task types: {list(types)}.")
     model = _build(name, input_dim, tasks, params)
     model.task_types, model.spaces = types, dict(spaces or {})
+    heads(model).spaces = model.spaces  # a funnel model's ensemble mixes along its funnel
     if hasattr(heads(model), "regression"):
         heads(model).regression.copy_(torch.tensor([t == "regression" for t in types]))
     if "regression" in types:  # binary-only networks keep the state_dict of earlier versions
@@ -115,17 +116,10 @@ def _embedding(
 
 def _network(p: NetworkParams, input_dim: InputSpec, tasks: Sequence[str]) -> nn.Module:
     mlp = {"dropout": p.dropout, "norm": p.norm, "activation": p.activation}
+    mlp["members"] = p.batch_ensemble
     towers = p.tower_hidden_units
     if p.name in CONVERSION and not isinstance(input_dim, FeatureLayout):
         raise ConfigError(f"{p.name} needs the compact input (a FeatureLayout): its embeddings.")
-    if p.name not in CONVERSION:
-        mlp["members"] = p.batch_ensemble
-    elif p.batch_ensemble > 1:
-        raise ConfigError(
-            f"{p.name}.model.batch_ensemble must be 1: a funnel model's loss reads the product of "
-            "its steps' probabilities, which TabM's members would each need; use it on ple, cgc, "
-            "mmoe, share_bottom or single_task."
-        )
     if p.name == "esmm":
         return ESMM(input_dim, tasks, p.embedding_dim, p.hidden_units, towers, **mlp)
     if p.name == "aitm":

@@ -9,7 +9,7 @@ and the members' biases at the same values. The members fold into the batch: act
 ``k`` blocks of the batch's rows, member-major, so the stacked layers of experts, gates and
 towers run them as one batch. In training each member's outputs meet the labels (the loss
 averages the members); in evaluation the network gives the members' mean (probability, or value
-of a regression task).
+of a regression task; a funnel model's, the mixture along its funnel: ``census_mtl.models.esmm``).
 """
 
 from __future__ import annotations

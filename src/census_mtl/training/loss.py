@@ -24,32 +24,11 @@ import torch
 import torch.nn.functional as F
 
 from census_mtl.config.training import Loss
-from census_mtl.models.funnel import entire_space_labels, steps
+from census_mtl.models.funnel import entire_space_labels, product_logits
 from census_mtl.models.prediction import spaces, task_types
 from census_mtl.models.registry import heads
 
 LOSSES = {"binary": F.binary_cross_entropy_with_logits, "regression": F.mse_loss}
-
-
-def _log1mexp(log_p: torch.Tensor) -> torch.Tensor:
-    """``log(1 - exp(log_p))`` for ``log_p < 0``, stable on both sides of ``-log 2``."""
-    log_p = log_p.clamp_max(-1e-7)
-    return torch.where(
-        log_p > -0.6931, torch.log(-torch.expm1(log_p)), torch.log1p(-torch.exp(log_p))
-    )
-
-
-def product_logits(
-    logits: Mapping[str, torch.Tensor], funnel: Mapping[str, str]
-) -> dict[str, torch.Tensor]:
-    """``logits`` with each funnel step's replaced by the logit of its entire-space probability,
-    the product of the in-space ones along its funnel (ESMM's pCTCVR = pCTR * pCVR), computed in
-    log space; other tasks' logits as they are."""
-    result = dict(logits)
-    for task in funnel:
-        log_p = sum(F.logsigmoid(logits[step]) for step in steps(task, funnel))
-        result[task] = log_p - _log1mexp(log_p)
-    return result
 
 
 class MultiTaskLoss:

@@ -19,9 +19,10 @@ PLE = {
     "gate_hidden_units": [],
     "tower_hidden_units": [4],
 }
+ESMM = {"name": "esmm", "embedding_dim": 4, "hidden_units": [8], "tower_hidden_units": [4]}
 
 
-@pytest.mark.parametrize("model", [PLE], ids=["ple"])
+@pytest.mark.parametrize("model", [PLE, ESMM], ids=["ple", "esmm"])
 def test_an_ensemble_trains_and_scores_the_members_mean(inputs, tmp_path, model):
     train, validation, layout = inputs
     params = {**model, "batch_ensemble": 4}
