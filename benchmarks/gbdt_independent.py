@@ -205,14 +205,10 @@ def side_table(results: dict) -> str:
     for task, row in results.items():
         for side, validation in row["validation_auc"].items():
             paired = row["minus_default"].get(side)
-            versus = "(default)" if paired is None else _versus(paired)
+            versus = "(default)" if paired is None else difference(paired, 5, "p")
             test = row["test_auc_mean"][side]
             rows.append([task, side, f"{np.mean(validation):.5f}", f"{test:.5f}", versus])
     return markdown_table(head, rows) + "\n"
-
-
-def _versus(paired: dict) -> str:
-    return f"{difference(paired, 5)}, {paired['p']:.2g}"
 
 
 def main() -> None:
@@ -256,7 +252,7 @@ def main() -> None:
         theirs = independent(data, inputs.layout, i, args)
         results[task] = summary({name: side[task] for name, side in ours.items()}, theirs)
         for side, row in results[task]["minus_default"].items():
-            print(f"{task}: {side} - default = {_versus(row)} (p)")
+            print(f"{task}: {side} - default = {difference(row, 5, 'p')} (p)")
     command = shlex.join(["python", "benchmarks/gbdt_independent.py", *sys.argv[1:]])
     result = {"command": command, "commit": commit(Path.cwd())}
     result |= {"seeds": args.seeds, "also": dict(args.also), "results": results}

@@ -112,13 +112,9 @@ def variant_table(result: dict) -> str:
         cells += [f"{scores[model, t]['mean']:.5f} ± {scores[model, t]['std']:.5f}" for t in tasks]
         for task in tasks:
             row = against.get((model, task))
-            cells.append("(first)" if row is None else _versus(row))
+            cells.append("(first)" if row is None else difference(row, 5, "p_holm"))
         rows.append([*cells, f"{cost['epochs']:.1f}", f"{cost['train_seconds']:.0f}"])
     return markdown_table(head, rows) + "\n"
-
-
-def _versus(row: dict) -> str:
-    return f"{difference(row, 5)}, {row['p_holm']:.2g}"
 
 
 def main() -> None:
@@ -157,7 +153,7 @@ def main() -> None:
     result |= {"model": args.model, "variants": variants, "split": "validation"}
     result |= summary(results, predictions, first, parameters["compare"]["alpha"])
     for row in result["against_first"]:
-        print(f"{row['a']} - {row['b']}, {row['task']}: {_versus(row)} (Holm p)")
+        print(f"{row['a']} - {row['b']}, {row['task']}: {difference(row, 5, 'p_holm')} (Holm p)")
     write_bytes(args.out, (json.dumps(result, indent=2) + "\n").encode())
     write_bytes(args.out.with_suffix(".md"), variant_table(result).encode())
 

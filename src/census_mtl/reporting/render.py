@@ -99,10 +99,12 @@ def _cells(
     return header, rows
 
 
-def difference(row: Mapping[str, float], digits: int = 4) -> str:
-    """A paired difference with its 95 % interval, signed: ``+0.0012 [+0.0003, +0.0021]``."""
+def difference(row: Mapping[str, float], digits: int = 4, p: str | None = None) -> str:
+    """A paired difference with its 95 % interval, signed: ``+0.0012 [+0.0003, +0.0021]``;
+    followed by ``, <row[p]>`` (two significant digits) when ``p`` names the row's p-value."""
     form = f"+.{digits}f"
-    return f"{row['difference']:{form}} [{row['low']:{form}}, {row['high']:{form}}]"
+    cell = f"{row['difference']:{form}} [{row['low']:{form}}, {row['high']:{form}}]"
+    return cell if p is None else f"{cell}, {row[p]:.2g}"
 
 
 def _paired(paired: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
