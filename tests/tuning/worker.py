@@ -22,6 +22,9 @@ SPACE = {
     "depth": {"type": "int", "low": 1, "high": 4},
     "dropout": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.1},
 }  # 96 configurations: a few dozen trials draw some twice
+# Two survivors run the study's trials at this pace: they must outlast the killed worker's
+# grace period (3 s), else the study is full before its trial goes stale and none retries it.
+TRIAL_SECONDS = 0.6
 
 
 def main(settings_file: str, out: str, hang: bool) -> None:
@@ -33,7 +36,7 @@ def main(settings_file: str, out: str, hang: bool) -> None:
         if hang:
             (Path(out) / "hung").write_text(str(trial.number))
             time.sleep(3600)
-        time.sleep(0.2)
+        time.sleep(TRIAL_SECONDS)
         return config["units"] / 64 + config["depth"] / 4 - config["dropout"]
 
     ran = run_study(study, lambda t: sample(t, SPACE), evaluate, settings.n_trials, None, 0.2)
