@@ -1,6 +1,8 @@
 """``training_defaults.fast_ops``: off, every operation is the plain-PyTorch reference; on, the
 kernels train the same network to the same scores, up to rounding."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -12,7 +14,7 @@ from census_mtl.ops.dropout import Dropout
 from census_mtl.ops.field_sum import training_field_sum
 from census_mtl.ops.fused_step import FusedStep
 from census_mtl.training.loss import MultiTaskLoss
-from census_mtl.training.step import EagerStep, make_step
+from census_mtl.training.step import EagerStep, compiles, make_step
 
 from ..training.test_loop import LAYOUT, PARAMS, _scores, run
 from .test_field_sum import codes_and_table
@@ -58,6 +60,33 @@ def test_compile_takes_the_fused_step_only_with_the_kernels_on(fast, expected):
         step = make_step(model, loss_fn, settings, rows=600)
     assert type(step) is expected
     step.close()
+
+
+@pytest.mark.parametrize(
+    ("settings", "rows", "compiler", "expected"),
+    [
+        ({}, 600, True, False),  # 1 step an epoch, 30 epochs: a compile would not pay
+        ({}, 1024 * 40, True, True),
+        ({"max_epochs": 20}, 1024 * 40, True, False),  # 800 planned steps
+        ({}, 1024 * 40, False, False),
+        ({"balancing": {"method": "uncertainty"}}, 1024 * 40, True, False),
+        ({"compile": True}, 600, False, True),
+        ({"compile": False}, 1024 * 40, True, False),
+    ],
+)
+def test_compile_auto_compiles_where_it_pays(settings, rows, compiler, expected, monkeypatch):
+    monkeypatch.setattr("census_mtl.training.step.has_compiler", lambda: compiler)
+    settings = Training.model_validate({"batch_size": 1024, **settings})
+    model = build_model("ple", LAYOUT, ["a", "b"], PARAMS)
+    assert compiles(model, settings, math.ceil(rows / 1024)) is expected
+
+
+def test_compile_auto_keeps_the_reference_step_with_the_kernels_off(monkeypatch):
+    monkeypatch.setattr("census_mtl.training.step.has_compiler", lambda: True)
+    model = build_model("ple", LAYOUT, ["a", "b"], PARAMS)
+    with ops.switched(False):
+        assert not compiles(model, Training(), steps=100)
+    assert compiles(model, Training(), steps=100)
 
 
 def test_kernels_and_reference_train_to_the_same_scores():

@@ -116,7 +116,7 @@ def test_a_finished_checkpoint_is_reused_and_a_foreign_one_ignored(tmp_path, cap
         ({"batch_size": 0}, "training.batch_size = 0: Input should be greater than or equal to 1"),
         ({"optimizer": {"name": "sgd"}}, "training.optimizer.name = 'sgd': Input should be"),
         ({"optimizer": {"name": "adam", "lr": 0.1}}, r"training.optimizer.lr: unknown key"),
-        ({"compile": "yes"}, "training.compile = 'yes': Input should be a valid boolean"),
+        ({"compile": "yes"}, "training.compile = 'yes': Input should be 'auto', True or False"),
         ({"early_stopping": {"metric": "c"}}, "training.early_stopping.metric = 'c': use"),
         ({"seeds": [1, 1]}, "training.seeds = .*seeds must be distinct"),
         ({"device": "gpu"}, "training.device = 'gpu': String should match"),

@@ -58,7 +58,8 @@ def describe(annotation: Any, metadata: list | None = None) -> str:
         nullable = " or null" if type(None) in args else ""
         return " or ".join(kinds) + _bounds(metadata) + nullable
     if origin is Literal:
-        return "one of " + ", ".join(map(str, args))
+        names = (str(a).lower() if isinstance(a, bool) else str(a) for a in args)
+        return "one of " + ", ".join(names)
     if origin is list:
         return f"list of {describe(args[0])}" + _bounds(metadata)
     if origin is dict:

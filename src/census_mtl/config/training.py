@@ -161,9 +161,10 @@ class Training(Settings):
     resume: bool = Field(
         True, description="continue from the model's last checkpoint of this config and data"
     )
-    compile: bool = Field(
-        False,
-        description="one fused, torch.compiled graph per training step (a C++ compiler on CPU)",
+    compile: Literal["auto", True, False] = Field(
+        "auto",
+        description="true: one fused, torch.compiled graph per training step (a C++ compiler "
+        "on CPU); auto: where it pays (docs/training.md); false: eager",
     )
     fast_ops: bool = Field(
         True,

@@ -54,9 +54,14 @@ def set_threads(num_threads: int | None) -> None:
         torch.set_num_threads(num_threads)
 
 
+def has_compiler() -> bool:
+    """Whether a C++ compiler for inductor's CPU kernels is on the ``PATH`` (or ``$CXX``)."""
+    return any(shutil.which(c) for c in (os.environ.get("CXX"), "g++", "c++", "clang++") if c)
+
+
 def check_compiler() -> None:
     """A compiled step on CPU needs a C++ compiler; without one, say so before training."""
-    if not any(shutil.which(c) for c in (os.environ.get("CXX"), "g++", "c++", "clang++") if c):
+    if not has_compiler():
         raise ConfigError(
             "training.compile = true needs a C++ compiler on CPU (g++ or clang++, or $CXX): "
             "install one (Debian: apt-get install g++) or set training_defaults.compile: false."

@@ -181,7 +181,7 @@ def fit(
     """
     device = resolve_device(settings.device)
     set_threads(settings.num_threads)
-    if settings.compile and device.type == "cpu":
+    if settings.compile is True and device.type == "cpu":
         check_compiler()
     fit_to_training_rows(model, train.x, train.y)  # bins and scales; a resume restores them
     train, validation = train.to(device), validation.to(device)

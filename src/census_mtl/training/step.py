@@ -19,9 +19,11 @@ from census_mtl.balancing import make_balancer
 from census_mtl.config.training import Optimizer, Schedule, Training
 from census_mtl.ops.fused_step import FusedStep, fusable
 from census_mtl.training.data import TensorData, batches
+from census_mtl.training.device import has_compiler
 from census_mtl.training.loss import MultiTaskLoss
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+AUTO_MIN_STEPS = 1000  # compile: auto compiles runs of at least this many planned steps
 logger = logging.getLogger(__name__)
 
 
@@ -73,7 +75,7 @@ class EagerStep:
         self, model: torch.nn.Module, loss_fn: MultiTaskLoss, settings: Training, steps: int
     ) -> None:
         self.model, self.loss_fn, self.batch_size = model, loss_fn, settings.batch_size
-        self.forward = torch.compile(model) if settings.compile else model
+        self.forward = torch.compile(model) if settings.compile is True else model
         device = next(model.parameters()).device
         self.balancer = make_balancer(settings.balancing, loss_fn.tasks).to(device)
         params = [*model.parameters(), *self.balancer.trainable()]
@@ -140,13 +142,36 @@ class EagerStep:
         """Nothing to undo: the model's parameters are its own."""
 
 
+def compiles(model: torch.nn.Module, settings: Training, steps: int) -> bool:
+    """Whether the step is compiled: ``compile: true``, or ``auto`` where it pays, i.e. the fused
+    step applies (speed kernels on, ``balancing: equal``, no batch norm), a compiler is at hand
+    (CUDA, or a C++ compiler on the CPU) and the run plans ``AUTO_MIN_STEPS`` steps or more
+    (a compile takes 5-20 s, which a short run never wins back)."""
+    if settings.compile != "auto":
+        return settings.compile
+    device = next(model.parameters()).device.type
+    planned = steps * settings.max_epochs
+    fused = ops.fast() and fusable(model) and settings.balancing.method == "equal"
+    compiler = device == "cuda" or (device == "cpu" and has_compiler())
+    chosen = fused and compiler and planned >= AUTO_MIN_STEPS
+    logger.info(
+        "compile: auto -> %s (%s step, %s, %d planned steps)",
+        "compiled" if chosen else "eager",
+        "fused" if fused else "reference",
+        "compiler found" if compiler else f"no compiler for {device}",
+        planned,
+    )
+    return chosen
+
+
 def make_step(
     model: torch.nn.Module, loss_fn: MultiTaskLoss, settings: Training, rows: int
 ) -> Step:
-    """The fused step where ``compile`` and the speed kernels are on, the tasks are balanced
-    ``equal`` and the model has no batch norm (its running statistics cannot update inside the
-    fused gradient), else the reference step (compiled with ``compile``)."""
+    """The fused step where the step compiles (``compiles``) with the speed kernels on, the
+    tasks balanced ``equal`` and no batch norm in the model (its running statistics cannot
+    update inside the fused gradient), else the reference step (compiled with ``compile``)."""
     steps = math.ceil(rows / settings.batch_size)
+    settings = settings.model_copy(update={"compile": compiles(model, settings, steps)})
     fused = settings.compile and ops.fast() and fusable(model)
     if fused and settings.balancing.method != "equal":
         logger.info(

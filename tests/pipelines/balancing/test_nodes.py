@@ -73,6 +73,14 @@ def test_each_training_uses_its_own_method(study):
     }
 
 
+def test_every_method_trains_on_the_same_kind_of_step():
+    """``compile: auto`` would compile ``equal`` alone; an explicit choice is kept."""
+    jobs = nodes.relatedness_jobs(RELATEDNESS, STUDY, DEFAULTS)
+    assert {job.training.compile for job in jobs} == {False}
+    jobs = nodes.relatedness_jobs(RELATEDNESS, STUDY, DEFAULTS | {"compile": True})
+    assert {job.training.compile for job in jobs} == {True}
+
+
 def test_a_study_killed_midway_resumes_to_the_same_results(study, tmp_path, monkeypatch):
     """The fifth training is killed; the rerun keeps the four before it and trains the rest."""
     calls, killed, fit = [], [], grid.fit

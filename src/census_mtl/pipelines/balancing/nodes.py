@@ -35,10 +35,12 @@ def study_jobs(
     for network in [*study.networks, BASELINE]:
         params, training = sections[network]
         methods = study.methods if network != BASELINE else ["equal"]
+        # compile: auto would compile `equal` alone (the fused step): the methods' seconds
+        # compare only on one kind of step, so the study trains them all eagerly
+        step = {"compile": False} if training.compile == "auto" else {}
         for method in methods:
-            settings = training.model_copy(
-                update={"balancing": training.balancing.model_copy(update={"method": method})}
-            )
+            balancing = training.balancing.model_copy(update={"method": method})
+            settings = training.model_copy(update={"balancing": balancing, **step})
             jobs += [Job(network, params, method, settings, seed) for seed in study.seeds]
     return jobs
 
