@@ -33,26 +33,31 @@ def bootstrap_auc(
 ) -> np.ndarray:
     """AUC of ``samples`` bootstrap resamples (rows drawn with replacement), vectorised.
 
-    With rows sorted by score and ties grouped, each row has a key, twice its group plus its
-    label; one ``bincount`` of a chunk's drawn keys gives every resample's positive and negative
-    counts ``P_g, N_g`` per group, and its AUC is ``sum_g P_g * (N_below_g + N_g / 2) / (P * N)``,
-    which equals ``roc_auc_score`` on the resample.
+    With rows sorted by score and ties grouped, each row has a key, its group, plus the number
+    of groups if it is positive; one ``bincount`` of a chunk's drawn keys gives every resample's
+    negative and positive counts ``N_g, P_g`` per group (contiguous rows), and its AUC is
+    ``sum_g P_g * (2 * N_below_g + N_g) / (2 * P * N)``, which equals ``roc_auc_score`` on the
+    resample.
     """
     order = np.argsort(scores, kind="stable")
     sorted_scores = scores[order]
     group = np.cumsum(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]]) - 1
     groups, n = int(group[-1]) + 1, len(scores)
     key = np.empty(n, np.int64)
-    key[order] = 2 * group
-    key += labels.astype(bool)
+    key[order] = group
+    key += labels.astype(bool) * groups
     rng, aucs = np.random.default_rng(seed), []
     for size in [chunk] * (samples // chunk) + ([samples % chunk] if samples % chunk else []):
         keys = key[rng.integers(0, n, (size, n))] + 2 * groups * np.arange(size)[:, None]
-        counts = np.bincount(keys.ravel(), minlength=2 * groups * size).reshape(size, groups, 2)
-        neg, pos = counts[:, :, 0], counts[:, :, 1]
-        below = np.cumsum(neg, axis=1) - neg
+        counts = np.bincount(keys.ravel(), minlength=2 * groups * size).reshape(size, 2, groups)
+        neg, pos = counts[:, 0], counts[:, 1]
+        twice_below = np.cumsum(neg, axis=1)  # then 2 * N_below + N, in place (large arrays)
+        twice_below -= neg
+        twice_below *= 2
+        twice_below += neg
+        pairs = np.einsum("ij,ij->i", pos, twice_below) / 2
         with np.errstate(invalid="ignore", divide="ignore"):
-            aucs.append((pos * (below + neg / 2)).sum(1) / (pos.sum(1) * neg.sum(1)))
+            aucs.append(pairs / (pos.sum(1) * neg.sum(1)))
     return np.concatenate(aucs)
 
 
