@@ -1,17 +1,21 @@
 """The whole default comparison, timed: ``dvc repro --force compare`` from the raw files to the
 report (fetch, ingest, preprocess, every model's training and evaluation, the blend, compare),
-for the current checkout and, in the same script run, a baseline commit.
+for a baseline commit and then the current checkout, in one script run.
 
     CENSUS_DATA_DIR=../shared/data/census-income \\
-        python benchmarks/whole_run.py --baseline 7e17f87 --out docs/whole-run-ab.json
+        python benchmarks/whole_run.py --baseline 7e17f87 --out docs/whole-run.json
 
 The current checkout runs in place, so its outputs, ``dvc.lock`` and report are the ones to
 commit; the baseline runs in a detached ``git worktree`` of its commit (its own DVC cache, its
 own source through ``PYTHONPATH``, this environment's packages). Both fetch from
 ``$CENSUS_DATA_DIR`` and start without checkpoints. DVC announces each stage; a stage's seconds
 run from its announcement to the next one's, and its peak RSS is the most that the whole process
-tree (DVC and the Kedro run under it) held, sampled every 0.2 s. ``--only current`` skips the
-baseline (and ``--only baseline`` the current checkout).
+tree (DVC, the Kedro run under it, a compiler it starts) held, sampled every 0.2 s.
+
+The results must not move beyond the seeds' noise: each model's test AUC before the run (the
+checkout's committed results) and after it, per task, as DeLong's paired test of the seed-mean
+predictions on the same rows and as Welch's test of the seeds' AUCs, both Holm-corrected.
+``--seeds-before COMMIT`` adds the second to a finished run's results, against COMMIT's metrics.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
+from scipy.stats import ttest_ind
 
 from census_mtl.atomic import write_bytes
 from census_mtl.paired import delong, holm
@@ -38,6 +43,7 @@ from census_mtl.reporting.render import difference, markdown_table
 
 PROJECT = Path(__file__).resolve().parents[1]
 STAGE = re.compile(r"Running stage '([^']+)'")
+MODELS = ["ple", "cgc", "mmoe", "share_bottom", "single_task", "esmm", "aitm", "gbdt", "blend"]
 
 
 def cpu() -> str:
@@ -102,13 +108,46 @@ def predictions(folder: Path) -> dict[str, pd.DataFrame]:
     return {f.parent.name: pd.read_parquet(f) for f in files}
 
 
-def seed_std(folder: Path) -> dict[tuple[str, str], float]:
-    """Each model's standard deviation of the test AUC over its seeds, per task."""
-    stds = {}
-    for file in folder.glob("data/08_reporting/metrics/*.json"):
-        for task, scores in json.loads(file.read_text())["test"].items():
-            stds[file.stem, task] = scores.get("auc_std")
-    return stds
+def seed_aucs(read) -> dict[tuple[str, str], list[float]]:
+    """Each model's test AUC of every seed, per task, from its metrics file; ``read(path)``
+    gives a file's text (from the checkout, or ``git show`` of a commit)."""
+    aucs = {}
+    for model in MODELS:
+        text = read(f"data/08_reporting/metrics/{model}.json")
+        for run in json.loads(text)["runs"] if text else []:
+            for task, scores in run.items():
+                if isinstance(scores, dict) and "auc" in scores:
+                    aucs.setdefault((model, task), []).append(scores["auc"])
+    return aucs
+
+
+def in_checkout(path: str) -> str | None:
+    """A file's text in this checkout, or None."""
+    file = PROJECT / path
+    return file.read_text() if file.exists() else None
+
+
+def at_commit(commit: str):
+    """``read(path)``: a file's text at ``commit`` (None where it has none)."""
+
+    def read(path: str) -> str | None:
+        shown = subprocess.run(["git", "show", f"{commit}:{path}"], capture_output=True, text=True)
+        return shown.stdout if shown.returncode == 0 else None
+
+    return read
+
+
+def seed_check(rows: list[dict], before: dict, after: dict) -> list[dict]:
+    """Add to each row of ``paired_check`` the seeds' AUCs before and after: their means and
+    Welch's test of the difference (the seeds train apart, so the spread between seeds is the
+    noise a change of dropout draws or rounding has to stay within), Holm-corrected."""
+    for row in rows:
+        a, b = before[row["model"], row["task"]], after[row["model"], row["task"]]
+        row |= {"seeds_before": a, "seeds_after": b, "seed_std": float(np.std(a))}
+        row["welch_p"] = float(ttest_ind(b, a, equal_var=False).pvalue)
+    for row, adjusted in zip(rows, holm([r["welch_p"] for r in rows]), strict=True):
+        row["welch_p_holm"] = float(adjusted)
+    return rows
 
 
 def seed_mean(frame: pd.DataFrame, task: str) -> np.ndarray:
@@ -116,10 +155,9 @@ def seed_mean(frame: pd.DataFrame, task: str) -> np.ndarray:
     return frame.filter(regex=f"^p_{task}_seed").to_numpy().mean(1)
 
 
-def paired_check(before: dict, after: dict, test: pd.DataFrame, stds: dict) -> list[dict]:
+def paired_check(before: dict, after: dict, test: pd.DataFrame) -> list[dict]:
     """Each model's seed-mean test AUC before and after, per task: DeLong's paired difference
-    (after - before) on the same rows, Holm-corrected over all models and tasks, beside the
-    spread of the single seeds' AUCs before (``stds``: ``seed_std``)."""
+    (after - before) on the same rows, Holm-corrected over all models and tasks."""
     rows = []
     for model in sorted(before.keys() & after.keys()):
         for task in (c.removeprefix("y__") for c in test.columns if c.startswith("y__")):
@@ -128,7 +166,7 @@ def paired_check(before: dict, after: dict, test: pd.DataFrame, stds: dict) -> l
             a, b = (seed_mean(p[model], task)[keep] for p in (before, after))
             paired = vars(delong(labels[keep], b, a))  # difference: after - before
             paired["auc_before"], paired["auc_after"] = paired.pop("auc_b"), paired.pop("auc_a")
-            rows.append({"model": model, "task": task, **paired, "seed_std": stds[model, task]})
+            rows.append({"model": model, "task": task, **paired})
     for row, adjusted in zip(rows, holm([r["p"] for r in rows]), strict=True):
         row["p_holm"] = float(adjusted)
     return rows
@@ -159,21 +197,32 @@ def stage_table(sides: list[dict]) -> str:
 
 
 def check_table(rows: list[dict]) -> str:
-    """The paired check: each model's seed-mean test AUC before and after, per task."""
-    head = ["model", "task", "AUC before", "AUC after", "after - before [95 %], Holm p"]
-    head += ["seed std before"]
+    """The check: each model's test AUC before and after, per task, two ways."""
+    head = ["model", "task", "seed-mean predictions: AUC before → after"]
+    head += ["difference [95 %], DeLong Holm p", "seeds' mean AUC before → after (std before)"]
+    head += ["Welch Holm p"]
     cells = [
         [
             r["model"],
             r["task"],
-            f"{r['auc_before']:.5f}",
-            f"{r['auc_after']:.5f}",
+            f"{r['auc_before']:.5f} → {r['auc_after']:.5f}",
             difference(r, 5, "p_holm"),
-            f"{r['seed_std']:.5f}",
+            f"{np.mean(r['seeds_before']):.5f} → {np.mean(r['seeds_after']):.5f} "
+            f"({r['seed_std']:.5f})",
+            f"{r['welch_p_holm']:.2g}",
         ]
         for r in rows
     ]
     return markdown_table(head, cells) + "\n"
+
+
+def write(out: Path, result: dict) -> None:
+    """The JSON and, beside it, the Markdown tables."""
+    write_bytes(out, (json.dumps(result, indent=1) + "\n").encode())
+    sides = [s for s in (result["baseline"], result) if s is not None]
+    table = stage_table(sides) + "\n" + check_table(result["paired_check"])
+    write_bytes(out.with_suffix(".md"), table.encode())
+    print(table)
 
 
 def side(command: list[str], commit: str | None, scratch: Path) -> dict:
@@ -199,22 +248,32 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--target", default="compare", help="the DVC stage to reproduce")
     parser.add_argument("--out", type=Path, required=True, help="JSON; a .md table beside it")
+    parser.add_argument(
+        "--seeds-before",
+        metavar="COMMIT",
+        help="run nothing: add the seeds' check to --out's results, against COMMIT's metrics",
+    )
     args = parser.parse_args()
+    if args.seeds_before:
+        result = json.loads(args.out.read_text())
+        before = seed_aucs(at_commit(args.seeds_before))
+        seed_check(result["paired_check"], before, seed_aucs(in_checkout))
+        return write(args.out, result)
     if not os.environ.get("CENSUS_DATA_DIR"):
         parser.error("set CENSUS_DATA_DIR to the folder with the census files (the fetch reads it)")
     command = ["dvc", "repro", "--force", args.target]
     with tempfile.TemporaryDirectory(prefix="whole-run-") as scratch:
         baseline = None if args.skip_baseline else side(command, args.baseline, Path(scratch))
-        before, stds = predictions(PROJECT), seed_std(PROJECT)
+        before, seeds = predictions(PROJECT), seed_aucs(in_checkout)
         current = side(command, None, Path(scratch))
     test = pd.read_parquet(PROJECT / "data/05_model_input/test.parquet")
-    check = paired_check(before, predictions(PROJECT), test, stds)
-    result = {"command": " ".join(command), "cpu": cpu(), **current, "baseline": baseline}
-    write_bytes(args.out, (json.dumps(result | {"paired_check": check}, indent=1) + "\n").encode())
-    sides = [s for s in (baseline, current) if s is not None]
-    table = stage_table(sides) + "\n" + check_table(check)
-    write_bytes(args.out.with_suffix(".md"), table.encode())
-    print(table)
+    check = paired_check(before, predictions(PROJECT), test)
+    seed_check(check, seeds, seed_aucs(in_checkout))
+    write(
+        args.out,
+        {"command": " ".join(command), "cpu": cpu(), **current, "baseline": baseline}
+        | {"paired_check": check},
+    )
 
 
 if __name__ == "__main__":
