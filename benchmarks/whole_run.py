@@ -37,8 +37,10 @@ import psutil
 from scipy.stats import ttest_ind
 
 from census_mtl.atomic import write_bytes
+from census_mtl.metrics import labelled
 from census_mtl.paired import delong, holm
 from census_mtl.provenance import commit as commit_of
+from census_mtl.reporting.comparisons import seed_columns
 from census_mtl.reporting.render import difference, markdown_table
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -67,8 +69,8 @@ def run(command: list[str], folder: Path, log: Path) -> dict:
     """``command`` in ``folder``: its wall time and each stage's seconds and peak RSS."""
     for stale in folder.glob("data/06_models/*/checkpoints"):
         shutil.rmtree(stale)
-    env = os.environ | {"PYTHONPATH": str(folder / "src"), "KEDRO_DISABLE_TELEMETRY": "1"}
-    env |= {"DO_NOT_TRACK": "1"}
+    quiet = {"KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
+    env = os.environ | quiet | {"PYTHONPATH": str(folder / "src")}
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -150,21 +152,15 @@ def seed_check(rows: list[dict], before: dict, after: dict) -> list[dict]:
     return rows
 
 
-def seed_mean(frame: pd.DataFrame, task: str) -> np.ndarray:
-    """The mean over the seeds of a task's predicted probabilities."""
-    return frame.filter(regex=f"^p_{task}_seed").to_numpy().mean(1)
-
-
 def paired_check(before: dict, after: dict, test: pd.DataFrame) -> list[dict]:
     """Each model's seed-mean test AUC before and after, per task: DeLong's paired difference
     (after - before) on the same rows, Holm-corrected over all models and tasks."""
     rows = []
     for model in sorted(before.keys() & after.keys()):
         for task in (c.removeprefix("y__") for c in test.columns if c.startswith("y__")):
-            labels = test[f"y__{task}"].to_numpy()
-            keep = ~np.isnan(labels)
-            a, b = (seed_mean(p[model], task)[keep] for p in (before, after))
-            paired = vars(delong(labels[keep], b, a))  # difference: after - before
+            means = (np.mean([*seed_columns(p[model], task).values()], 0) for p in (before, after))
+            labels, a, b = labelled(test[f"y__{task}"].to_numpy(), *means)
+            paired = vars(delong(labels, b, a))  # difference: after - before
             paired["auc_before"], paired["auc_after"] = paired.pop("auc_b"), paired.pop("auc_a")
             rows.append({"model": model, "task": task, **paired})
     for row, adjusted in zip(rows, holm([r["p"] for r in rows]), strict=True):

@@ -51,11 +51,11 @@ def bootstrap_auc(
         keys = key[rng.integers(0, n, (size, n))] + 2 * groups * np.arange(size)[:, None]
         counts = np.bincount(keys.ravel(), minlength=2 * groups * size).reshape(size, 2, groups)
         neg, pos = counts[:, 0], counts[:, 1]
-        twice_below = np.cumsum(neg, axis=1)  # then 2 * N_below + N, in place (large arrays)
-        twice_below -= neg
-        twice_below *= 2
-        twice_below += neg
-        pairs = np.einsum("ij,ij->i", pos, twice_below) / 2
+        doubled = np.cumsum(neg, axis=1)  # becomes 2 * N_below + N, in place (large arrays)
+        doubled -= neg
+        doubled *= 2
+        doubled += neg
+        pairs = np.einsum("ij,ij->i", pos, doubled) / 2
         with np.errstate(invalid="ignore", divide="ignore"):
             aucs.append(pairs / (pos.sum(1) * neg.sum(1)))
     return np.concatenate(aucs)

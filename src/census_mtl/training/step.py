@@ -142,16 +142,23 @@ class EagerStep:
         """Nothing to undo: the model's parameters are its own."""
 
 
+def fuses(model: torch.nn.Module, settings: Training) -> bool:
+    """Whether the fused step can train ``model``: the speed kernels on, the tasks balanced
+    ``equal`` (it sums the losses) and no batch norm (its running statistics cannot update
+    inside the fused gradient)."""
+    return ops.fast() and fusable(model) and settings.balancing.method == "equal"
+
+
 def compiles(model: torch.nn.Module, settings: Training, steps: int) -> bool:
     """Whether the step is compiled: ``compile: true``, or ``auto`` where it pays, i.e. the fused
-    step applies (speed kernels on, ``balancing: equal``, no batch norm), a compiler is at hand
-    (CUDA, or a C++ compiler on the CPU) and the run plans ``AUTO_MIN_STEPS`` steps or more
-    (a compile takes 5-20 s, which a short run never wins back)."""
+    step applies (``fuses``), a compiler is at hand (CUDA, or a C++ compiler on the CPU) and
+    the run plans ``AUTO_MIN_STEPS`` steps or more (a compile takes 5-20 s, which a short run
+    never wins back)."""
     if settings.compile != "auto":
         return settings.compile
     device = next(model.parameters()).device.type
     planned = steps * settings.max_epochs
-    fused = ops.fast() and fusable(model) and settings.balancing.method == "equal"
+    fused = fuses(model, settings)
     compiler = device == "cuda" or (device == "cpu" and has_compiler())
     chosen = fused and compiler and planned >= AUTO_MIN_STEPS
     logger.info(
@@ -167,20 +174,18 @@ def compiles(model: torch.nn.Module, settings: Training, steps: int) -> bool:
 def make_step(
     model: torch.nn.Module, loss_fn: MultiTaskLoss, settings: Training, rows: int
 ) -> Step:
-    """The fused step where the step compiles (``compiles``) with the speed kernels on, the
-    tasks balanced ``equal`` and no batch norm in the model (its running statistics cannot
-    update inside the fused gradient), else the reference step (compiled with ``compile``)."""
+    """The fused step where the step compiles (``compiles``) and the fused step applies
+    (``fuses``), else the reference step (its model compiled where the step compiles)."""
     steps = math.ceil(rows / settings.batch_size)
-    settings = settings.model_copy(update={"compile": compiles(model, settings, steps)})
-    fused = settings.compile and ops.fast() and fusable(model)
-    if fused and settings.balancing.method != "equal":
-        logger.info(
-            "balancing %s trains through the reference step (compiled model, torch.optim): "
-            "the fused step sums the losses.",
-            settings.balancing.method,
-        )
-    if not fused or settings.balancing.method != "equal":
-        return EagerStep(model, loss_fn, settings, steps)
+    compiled = compiles(model, settings, steps)
+    if not (compiled and fuses(model, settings)):
+        if compiled and settings.balancing.method != "equal":
+            logger.info(
+                "balancing %s trains through the reference step (compiled model, torch.optim): "
+                "the fused step sums the losses.",
+                settings.balancing.method,
+            )
+        return EagerStep(model, loss_fn, settings.model_copy(update={"compile": compiled}), steps)
     factor = schedule_factor(settings.schedule, steps, settings.max_epochs)
     rate = settings.optimizer.learning_rate
     return FusedStep(
