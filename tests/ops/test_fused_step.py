@@ -105,6 +105,31 @@ def test_compiled_steps_match_torch_adam_and_the_weight_average(optimizer, devic
     assert all(p.data.data_ptr() != step.flat.data_ptr() for p in model.parameters())
 
 
+def test_a_later_seed_reuses_the_compiled_step_on_its_own_weights(monkeypatch):
+    monkeypatch.setattr(fused_module, "_COMPILED", [])
+    settings = Training.model_validate({"optimizer": {"name": "adam", "learning_rate": 0.01}})
+    batch, rows = data(96), 32
+    compiled = []
+    for seed in (1, 2):  # two seeds: the same network, other weights
+        model, loss_fn = model_and_loss()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(seed)))
+        eager = copy.deepcopy(model)
+        adam = torch.optim.Adam(eager.parameters(), lr=0.01)
+        for start in range(0, 96, rows):
+            adam.zero_grad()
+            index = slice(start, start + rows)
+            loss_fn(eager(batch.x[index]), batch.y[index], batch.w[index])[0].backward()
+            adam.step()
+        step = FusedStep(model, loss_fn, settings.optimizer, None, rows, lambda _: 0.01)
+        step.epoch(batch, torch.arange(96))
+        compiled.append(step.compiled)
+        for (name, a), b in zip(model.named_parameters(), eager.parameters(), strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=f"seed {seed}: {name}")
+    assert compiled[0] is compiled[1] and len(fused_module._COMPILED) == 1
+
+
 def decaying_rate(step: int) -> float:
     return 0.01 / (1 + step)
 

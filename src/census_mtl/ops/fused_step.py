@@ -17,7 +17,6 @@ The arithmetic is that of the reference step, ``training.step.EagerStep`` (``tor
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from census_mtl.training.loss import MultiTaskLoss
 
 BETAS, EPS = (0.9, 0.999), 1e-8
 GRAPH_AFTER = 2  # compiled steps run before the CUDA graph is captured (compile, warm-up)
+_COMPILED: list = []  # this process's compiled steps (``FusedStep._compiled``)
 
 
 def flatten_parameters(model: torch.nn.Module) -> torch.Tensor:
@@ -76,12 +76,7 @@ class FusedStep:
             self.ema_model = copy.deepcopy(model)
             self.ema_flat = flatten_parameters(self.ema_model)
         self.sums = torch.zeros(len(loss_fn.tasks) + 1, device=self.flat.device)
-        self.compiled, self.graph = None, None
-        if compile_step:  # the C++ wrapper calls the kernels without Python in between
-            options = {"cpp_wrapper": True} if self.flat.device.type == "cpu" else {}
-            self.compiled = torch.compile(
-                self._step, fullgraph=True, dynamic=False, options=options
-            )
+        self.compile_step, self.compiled, self.graph = compile_step, None, None
 
     def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         """The named parameters as views of ``flat``."""
@@ -144,13 +139,12 @@ class FusedStep:
             ema_weight = 1.0 if self.averaged == 0 else 1 - (self.ema_decay or 0.0)
             rates = torch.tensor([self.learning_rate(self.taken), ema_weight], device=device)
             args = (self.flat, moments, self.steps, self.ema_flat, tensors, index, rates, sums)
-            if self.compiled is None or len(index) < self.batch_size:
+            if not self.compile_step or len(index) < self.batch_size:
                 self._step(*args)
             elif device.type == "cuda" and self.taken >= GRAPH_AFTER:
                 self._replay(args)
             else:
-                with self._guards():
-                    self.compiled(*args)
+                self._compiled(args)(self, *args)
             self.taken += 1
             self.averaged += self.ema_flat is not None
         return (sums / math.ceil(len(order) / self.batch_size)).tolist()
@@ -163,20 +157,34 @@ class FusedStep:
         if self.graph is None or self.graph[0] != key:
             inputs = (args[5].clone(), args[6].clone())
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph), self._guards():
-                self.compiled(*args[:5], *inputs, args[7])
+            compiled = self._compiled(args)
+            with torch.cuda.graph(graph):
+                compiled(self, *args[:5], *inputs, args[7])
             self.graph = (key, graph, inputs)
         _, graph, (index, rates) = self.graph
         index.copy_(args[5])
         rates.copy_(args[6])
         graph.replay()
 
-    def _guards(self):
-        """After the first compiled call, skip re-checking guards that hold by construction
-        (the same tensors and shapes every step): they cost more than the step's kernels."""
-        if self.taken == 0 or self.compiled is None:
-            return contextlib.nullcontext()
-        return torch.compiler.set_stance("default", skip_guard_eval_unsafe=True)
+    def _compiled(self, args: tuple) -> Callable:
+        """The step compiled ahead of its first call (``aot_compile``) for ``args``, or reused
+        from an earlier step of this process whose guards accept them (the next seed of a
+        model). It is then called without TorchDynamo's frame evaluation and guards: every
+        call passes the same tensors, or tensors of the same shapes, and at batch 32 those
+        checks took a tenth of the step. The C++ wrapper calls the kernels without Python in
+        between."""
+        if self.compiled is None:
+            call = (self, *args)
+            found = next((f for f in _COMPILED if f.guard_check(*call)), None)
+            if found is None:
+                options = {"cpp_wrapper": True} if self.flat.device.type == "cpu" else {}
+                step = torch.compile(
+                    FusedStep._step, fullgraph=True, dynamic=False, options=options
+                )
+                found = step.aot_compile((call, {}))
+                _COMPILED.append(found)
+            self.compiled = found.fn
+        return self.compiled
 
     def diagnostics(self) -> dict[str, float]:
         """The tasks' weights: the fused step sums the losses (``balancing: equal``)."""
