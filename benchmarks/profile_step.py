@@ -10,6 +10,12 @@ weight average, optimiser). ``--steps`` steps (at most an epoch) are timed after
 steps (the compile), then 20 more run under ``torch.profiler``. The process's peak RSS before
 and after the timed steps shows what the compiled step holds beyond eager's.
 
+``--flops`` adds what bounds the step: the matrix-multiply FLOPs of one step's forward and
+backward pass (``torch.utils.flop_counter``, the eager model), the rate the timed steps reach,
+and the rate of a 2,048-square float32 matrix product on the same threads:
+
+    python benchmarks/profile_step.py --batch 1024 --network default --compile --flops
+
 ``--alternate N`` profiles nothing: it builds the eager and the compiled step in one process and
 times ``--steps`` steps of each in turn, N rounds, so that the machine's drift hits both:
 
@@ -30,6 +36,7 @@ import torch
 import torch._inductor.config as inductor
 from kedro.config import OmegaConfigLoader
 from torch.profiler import profile
+from torch.utils.flop_counter import FlopCounterMode
 from train_speed import OUR_NETWORKS
 
 from census_mtl.config import Training
@@ -80,6 +87,27 @@ def epoch_function(
     return lambda order: step.epoch(train, order)
 
 
+def step_flops(args: argparse.Namespace, train: TensorData, layout: FeatureLayout) -> int:
+    """Matrix-multiply FLOPs of one training step's forward and backward pass."""
+    net, settings = network_and_settings(args.model, args.network, layout)
+    loss = MultiTaskLoss(TASKS, settings.loss, ["binary", "binary"])
+    x, y, w = train.rows(torch.arange(args.batch))
+    with FlopCounterMode(display=False) as counter:
+        loss(net(x), y, w)[0].backward()
+    return counter.get_total_flops()
+
+
+def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
+    """GFLOP/s of a ``size``-square float32 matrix product (after a warm-up)."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(3):
+        a @ b
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
 def alternate(
     args: argparse.Namespace, train: TensorData, layout: FeatureLayout, order: torch.Tensor
 ) -> None:
@@ -117,6 +145,7 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--alternate", type=int, default=0, metavar="ROUNDS")
+    parser.add_argument("--flops", action="store_true")
     parser.add_argument("--data-dir", type=Path, default=Path("data/05_model_input"))
     args = parser.parse_args()
     if args.network == "paddlerec" and args.model not in OUR_NETWORKS:
@@ -141,6 +170,12 @@ def main() -> None:
         f"(warm-up {warm_up:.1f} s); peak RSS {before} MB before the steps, "
         f"{peak_rss_mb()} after"
     )
+    if args.flops:
+        flops = step_flops(args, train, layout)
+        print(
+            f"matrix-multiply FLOPs per step {flops / 1e9:.2f} G: {flops / per_step / 1e9:.1f} "
+            f"GFLOP/s; a 2,048-square float32 product: {matmul_gflops():.1f} GFLOP/s"
+        )
     with profile() as profiler:
         run(order[: 20 * args.batch])
     print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
