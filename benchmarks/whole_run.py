@@ -201,8 +201,8 @@ def check_table(rows: list[dict]) -> str:
         [
             r["model"],
             r["task"],
-            f"{r['auc_before']:.5f} → {r['auc_after']:.5f}",
-            difference(r, 5, "p_holm"),
+            f"{r['auc_before']:.5f} → {r['auc_after']:.5f}" if "auc_before" in r else "-",
+            difference(r, 5, "p_holm") if "auc_before" in r else "-",
             f"{np.mean(r['seeds_before']):.5f} → {np.mean(r['seeds_after']):.5f} "
             f"({r['seed_std']:.5f})",
             f"{r['welch_p_holm']:.2g}",
@@ -252,8 +252,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.seeds_before:
         result = json.loads(args.out.read_text())
-        before = seed_aucs(at_commit(args.seeds_before))
-        seed_check(result["paired_check"], before, seed_aucs(in_checkout))
+        before, after = seed_aucs(at_commit(args.seeds_before)), seed_aucs(in_checkout)
+        rows = result["paired_check"]
+        paired = {(r["model"], r["task"]) for r in rows}  # models without predictions before:
+        rows += [{"model": m, "task": t} for m, t in sorted(after) if (m, t) not in paired]
+        seed_check(rows, before, after)
         return write(args.out, result)
     if not os.environ.get("CENSUS_DATA_DIR"):
         parser.error("set CENSUS_DATA_DIR to the folder with the census files (the fetch reads it)")
